@@ -120,56 +120,104 @@ const (
 // example "10001: Channel is locked. Write failed.").
 type ChannelStore interface {
 	// CreateAccount stores a new account for publicKey, or returns the
-	// existing one for the same key bytes (registration is idempotent).
+	// existing one for the same key bytes (registration is idempotent; the
+	// existing account keeps its own APIKey and apiKey is then unused).
 	CreateAccount(ctx context.Context, publicKey []byte, apiKey string) (Account, error)
+	// AccountByAPIKey finds an account by its master token; ENotFound if none.
+	// Disabled accounts are returned too: the caller decides to refuse them.
 	AccountByAPIKey(ctx context.Context, apiKey string) (Account, error)
+	// AccountByPublicKey finds an account by its exact key bytes; ENotFound if none.
 	AccountByPublicKey(ctx context.Context, publicKey []byte) (Account, error)
+	// SetAccountFlags overwrites the account's flags; ENotFound if unknown.
 	SetAccountFlags(ctx context.Context, accountID int64, flags uint32) error
+	// SetTipFilterCallback overwrites both callback settings (nil clears
+	// one); ENotFound if the account is unknown.
 	SetTipFilterCallback(ctx context.Context, accountID int64, url, token *string) error
 
 	// CreateChannel stores ch and its first token owner atomically and
-	// returns the channel with ids filled in.
+	// returns the channel with ids filled in (ch.ID, ch.Tokens[0].ID and
+	// ChannelID; owner.AccountID defaults to ch.AccountID and a zero
+	// owner.ValidFrom to now). ENotFound if ch.AccountID is unknown,
+	// EConflict if the external id or token value is taken, EInvalid for an
+	// empty external id or token value.
 	CreateChannel(ctx context.Context, ch Channel, owner Token) (Channel, error)
-	// ChannelByExternalID returns the channel with its tokens.
+	// ChannelByExternalID returns the channel with its tokens; ENotFound if none.
 	ChannelByExternalID(ctx context.Context, externalID string) (Channel, error)
+	// ListChannels returns the account's channels, with tokens, in id order
+	// (an empty slice when there are none).
 	ListChannels(ctx context.Context, accountID int64) ([]Channel, error)
+	// AmendChannel overwrites the three flags; ENotFound if the channel is unknown.
 	AmendChannel(ctx context.Context, channelID int64, publicRead, publicWrite, locked bool) error
 	// DeleteChannel removes the channel, its tokens, messages and states.
+	// ENotFound if the channel is unknown (the HTTP layer answers 204
+	// either way, as the reference server does).
 	DeleteChannel(ctx context.Context, channelID int64) error
 
 	// CreateToken stores t and gives it an unread, undeleted state row for
-	// every existing message of the channel (backfill).
+	// every existing message of the channel (backfill). t.AccountID is taken
+	// from the channel and a zero t.ValidFrom becomes now. ENotFound if
+	// t.ChannelID is unknown, EConflict if the value is taken.
 	CreateToken(ctx context.Context, t Token) (Token, error)
-	// TokenByValue finds a token by its bearer value, revoked or not.
+	// TokenByValue finds a token by its bearer value, revoked or not;
+	// ENotFound if none.
 	TokenByValue(ctx context.Context, value string) (Token, error)
+	// TokenByID finds a token by id, revoked or not; ENotFound if none.
 	TokenByID(ctx context.Context, tokenID int64) (Token, error)
-	// ActiveTokens lists the channel's tokens valid at now, in id order.
+	// ActiveTokens lists the channel's tokens valid at now (Token.ActiveAt),
+	// in id order.
 	ActiveTokens(ctx context.Context, channelID int64, now time.Time) ([]Token, error)
+	// RevokeToken sets the token's ValidTo to at, unless it is already
+	// revoked (the first revocation time stays). ENotFound if unknown.
+	// Times are kept to the microsecond.
 	RevokeToken(ctx context.Context, tokenID int64, at time.Time) error
 
 	// WriteMessage checks lock and sequencing rules, assigns the next
 	// gap-free sequence number of the channel and stores the message with a
 	// state row for every token active at m.Received (the writer's row read).
+	// Received is truncated to whole seconds (zero means now). ENotFound if
+	// the channel is unknown or the writing token is not one of its tokens;
+	// EConflict "10001: …" when locked, "10002: …" when the channel is
+	// sequenced and the writer still has an unread, undeleted message.
 	WriteMessage(ctx context.Context, m NewMessage) (Message, error)
-	// Messages lists the token's undeleted messages in sequence order.
+	// Messages lists the token's undeleted messages in sequence order, only
+	// the unread ones when unreadOnly. Reading marks nothing read.
 	Messages(ctx context.Context, channelID, tokenID int64, unreadOnly bool) ([]Message, error)
 	// UnreadETag is the HEAD ETag: the max sequence of the channel's
 	// messages not written by tokenID that have an undeleted state row, 0 if none.
 	UnreadETag(ctx context.Context, channelID, tokenID int64) (int64, error)
 	// MarkRead sets the read flag of the token's state row for seq, and for
-	// every lower sequence when older is true. ENotFound when seq is unknown.
+	// every lower sequence when older is true (deleted ones too). ENotFound
+	// "10014: Sequence number not found." when the token has no state row
+	// for seq (deleted rows count as found).
 	MarkRead(ctx context.Context, channelID, tokenID, seq int64, read, older bool) error
 	// DeleteMessage soft-deletes seq for tokenID only, applying the
-	// retention minimum against now.
+	// retention minimum against now. ENotFound "10014: …" when the token has
+	// no state row for seq, ENotFound "10015: Message metadata not found."
+	// when no token has it undeleted, EInvalid "10017: …" before
+	// Received + MinAgeDays.
 	DeleteMessage(ctx context.Context, channelID, tokenID, seq int64, now time.Time) error
 
-	// Tip filters for the indexer proxy (all-or-nothing per call).
+	// AddTipFilters registers filters (Flags as given, usually 0 until
+	// finalised); all-or-nothing: EConflict "10024: some pushdata hashes
+	// already registered" if any hash is registered or repeated.
 	AddTipFilters(ctx context.Context, accountID int64, filters []TipFilter) error
+	// FinaliseTipFilters sets TipFilterFinalised on every hash; EInvalid
+	// "10025: some pushdata hashes are not registered" (and no change) if any
+	// hash is not registered.
 	FinaliseTipFilters(ctx context.Context, accountID int64, hashes [][32]byte) error
+	// ListTipFilters returns the account's finalised registrations (the GET
+	// listing), in registration order.
 	ListTipFilters(ctx context.Context, accountID int64) ([]TipFilter, error)
+	// MarkTipFiltersDeleting sets (deleting) or clears (!deleting, the
+	// rollback after an indexer failure) TipFilterDeleting. Setting needs
+	// every hash finalised and not already deleting, clearing needs every
+	// hash registered; else EInvalid "10025: …" and no change.
 	MarkTipFiltersDeleting(ctx context.Context, accountID int64, hashes [][32]byte, deleting bool) error
+	// DeleteTipFilters removes the registrations, finalised or not;
+	// EInvalid "10025: …" (and no change) if any hash is not registered.
 	DeleteTipFilters(ctx context.Context, accountID int64, hashes [][32]byte) error
 
+	// Close waits for pending writes and releases the database.
 	Close() error
 }
 
@@ -189,8 +237,13 @@ type ChannelNotice struct {
 // (in process by default; PostgreSQL LISTEN/NOTIFY or Redis when several
 // instances share one database).
 type ChannelNotifier interface {
-	// PublishChannelNotice delivers n to every subscriber of every process.
+	// PublishChannelNotice delivers n to every subscriber of every process,
+	// the publishing process included.
 	PublishChannelNotice(ctx context.Context, n ChannelNotice) error
-	// SubscribeChannelNotices calls fn for each notice until ctx ends.
+	// SubscribeChannelNotices registers fn and returns once the
+	// subscription is live: every notice published after it returns reaches
+	// fn, until ctx ends. It does not block for the subscription's
+	// lifetime; ctx owns whatever runs in the background. fn must return
+	// quickly and be safe to call from several goroutines at once.
 	SubscribeChannelNotices(ctx context.Context, fn func(ChannelNotice)) error
 }
