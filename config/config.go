@@ -1,0 +1,139 @@
+// Package config reads walletgate's configuration: the Bitweb server's .env
+// variables for the single-coin setup it replaces, and a YAML file for many
+// coins. It only reads and validates; cmd/walletgate turns the result into
+// backends and listeners.
+package config
+
+import (
+	"time"
+)
+
+// Backend types a coin may use.
+const (
+	BackendElectrumX = "electrumx"
+	BackendNode      = "node"
+	BackendBlockIO   = "blockio"
+	BackendNull      = "null"
+)
+
+// Config is the whole validated configuration.
+type Config struct {
+	// Sources lists where values came from, for the startup log line.
+	Sources []string
+
+	Server   Server
+	DataDir  string
+	Database Database
+	Redis    Redis
+	// SecretKey is accepted for Bitweb compatibility; nothing uses it.
+	SecretKey string
+	// DefaultCoin serves the root paths (Bitweb compatibility).
+	DefaultCoin string
+	Coins       []Coin
+	// PeerChannels configures the ElectrumSV-compatible APIs.
+	PeerChannels PeerChannels
+
+	// Lookup reads a variable from the environment, falling back to the
+	// .env file, so packages with their own variables (peer channels) see
+	// the same merged view.
+	Lookup func(key string) (string, bool) `yaml:"-"`
+}
+
+// Server is the main HTTP listener.
+type Server struct {
+	Host            string   `yaml:"host"`
+	Port            int      `yaml:"port"`
+	Debug           bool     `yaml:"debug"`
+	LogFormat       string   `yaml:"log_format"` // text or json
+	LogLevel        string   `yaml:"log_level"`  // debug, info, warn, error
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	ReadTimeout     Duration `yaml:"read_timeout"`
+	WriteTimeout    Duration `yaml:"write_timeout"`
+	IdleTimeout     Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes  int      `yaml:"max_header_bytes"`
+}
+
+// Database selects the store. An empty URL means SQLite under DataDir.
+type Database struct {
+	URL string `yaml:"url"`
+}
+
+// Redis is optional; with it several instances share events.
+type Redis struct {
+	URL string `yaml:"url"`
+}
+
+// PeerChannels switches the ElectrumSV-compatible APIs on or off and says
+// where they listen; their own variables (HREF_HOST, ...) are read by the
+// peerchannels package through Config.Lookup.
+type PeerChannels struct {
+	Enabled bool `yaml:"enabled"`
+	// Listen is host:port of a listener of their own; empty serves them on
+	// the main listener.
+	Listen string `yaml:"listen"`
+}
+
+// Coin is one coin walletgate serves.
+type Coin struct {
+	Name    string `yaml:"-"`
+	Network string `yaml:"network"`
+	// LegacyVersions overrides the coin's extra base58 version bytes; nil
+	// keeps the coin's default (on for Bitweb mainnet only).
+	LegacyVersions *LegacyVersions `yaml:"legacy_versions"`
+	// FixedFeeSatoshis is what GET /fee answers.
+	FixedFeeSatoshis int64   `yaml:"fixed_fee_satoshis"`
+	Backend          Backend `yaml:"backend"`
+}
+
+// LegacyVersions are extra base58 version bytes accepted as P2PKH or P2SH.
+type LegacyVersions struct {
+	P2PKH []int `yaml:"p2pkh"`
+	P2SH  []int `yaml:"p2sh"`
+}
+
+// Backend is a coin's backend and its options. The options are one flat
+// block so the YAML stays short; keys that do not apply to Type are refused
+// at load time (backendKeys lists which apply).
+type Backend struct {
+	Type string `yaml:"type"`
+	// Timeout bounds each call to the backend.
+	Timeout Duration `yaml:"timeout"`
+
+	// electrumx
+	Host        string `yaml:"host"`
+	Port        int    `yaml:"port"`
+	TLS         *bool  `yaml:"tls"`
+	VerifyTLS   *bool  `yaml:"verify_tls"`
+	PoolSize    int    `yaml:"pool_size"`
+	ProtocolMin string `yaml:"protocol_min"`
+	ProtocolMax string `yaml:"protocol_max"`
+
+	// node
+	URL          string   `yaml:"url"`
+	CookieFile   string   `yaml:"cookie_file"`
+	CAFile       string   `yaml:"ca_file"`
+	PollInterval Duration `yaml:"poll_interval"`
+	StartHeight  int64    `yaml:"start_height"`
+}
+
+// backendKeys says which Backend keys each type reads; nil for an unknown type.
+func backendKeys(typ string) []string {
+	switch typ {
+	case BackendElectrumX:
+		return []string{"type", "timeout", "host", "port", "tls", "verify_tls", "pool_size", "protocol_min", "protocol_max"}
+	case BackendNode:
+		return []string{"type", "timeout", "url", "cookie_file", "ca_file", "poll_interval", "start_height"}
+	case BackendBlockIO:
+		return []string{"type", "timeout", "url"}
+	case BackendNull:
+		return []string{"type"}
+	}
+	return nil
+}
+
+// Duration reads "15s"-style strings or a plain number of seconds (the
+// Bitweb variables count seconds).
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
