@@ -47,10 +47,12 @@ type Server struct {
 	LogFormat       string   `yaml:"log_format"` // text or json
 	LogLevel        string   `yaml:"log_level"`  // debug, info, warn, error
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
-	ReadTimeout     Duration `yaml:"read_timeout"`
-	WriteTimeout    Duration `yaml:"write_timeout"`
-	IdleTimeout     Duration `yaml:"idle_timeout"`
-	MaxHeaderBytes  int      `yaml:"max_header_bytes"`
+	// ReadHeaderTimeout bounds how long a client may take to send headers.
+	// There is no whole-request write timeout: websockets and long polls
+	// live for hours; handlers set their own deadlines.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
 }
 
 // Database selects the store. An empty URL means SQLite under DataDir.

@@ -44,15 +44,14 @@ type LoadOptions struct {
 func Defaults() Config {
 	return Config{
 		Server: Server{
-			Host:            "0.0.0.0",
-			Port:            21223,
-			LogFormat:       "text",
-			LogLevel:        "info",
-			ShutdownTimeout: Duration(15 * time.Second),
-			ReadTimeout:     Duration(30 * time.Second),
-			WriteTimeout:    Duration(60 * time.Second),
-			IdleTimeout:     Duration(75 * time.Second),
-			MaxHeaderBytes:  64 << 10,
+			Host:              "0.0.0.0",
+			Port:              21223,
+			LogFormat:         "text",
+			LogLevel:          "info",
+			ShutdownTimeout:   Duration(15 * time.Second),
+			ReadHeaderTimeout: Duration(10 * time.Second),
+			IdleTimeout:       Duration(75 * time.Second),
+			MaxHeaderBytes:    64 << 10,
 		},
 		DataDir:      "data",
 		SecretKey:    "change-me-in-production",
