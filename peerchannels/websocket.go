@@ -1,0 +1,396 @@
+package peerchannels
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/walletgate/walletgate"
+)
+
+// Account-socket message kinds (the binary frame's uint32BE prefix).
+const (
+	KindChannelMessage uint32 = 1 // a message arrived on one of the account's channels
+	KindOutputSpend    uint32 = 2 // a watched output was spent (100-byte record)
+)
+
+// frame is one queued websocket message.
+type frame struct {
+	typ  websocket.MessageType
+	data []byte
+}
+
+// socket is one accepted websocket. Its writer loop (the HTTP handler's
+// goroutine) owns the connection's writes; anyone may queue a frame or
+// stop it, neither ever blocks.
+type socket struct {
+	conn      *websocket.Conn
+	send      chan frame
+	done      chan struct{}
+	once      sync.Once
+	status    websocket.StatusCode
+	reason    string
+	accountID int64  // account sockets
+	binary    bool   // account socket in binary mode
+	channel   string // channel sockets: the channel's external id
+}
+
+// stop asks the writer loop to close the socket with status and reason.
+func (sk *socket) stop(status websocket.StatusCode, reason string) {
+	sk.once.Do(func() {
+		sk.status, sk.reason = status, reason
+		close(sk.done)
+	})
+}
+
+// queue adds f without blocking; a socket whose queue is full is too slow
+// to keep up and is closed instead.
+func (sk *socket) queue(f frame) bool {
+	select {
+	case <-sk.done:
+		return false
+	default:
+	}
+	select {
+	case sk.send <- f:
+		return true
+	default:
+		sk.stop(websocket.StatusPolicyViolation, "send queue full")
+		return false
+	}
+}
+
+// hub tracks this process's sockets: every /notify socket by channel, and
+// the newest account socket per account.
+type hub struct {
+	mu       sync.Mutex
+	channels map[string]map[*socket]struct{}
+	accounts map[int64]*socket
+	all      map[*socket]struct{}
+	closed   bool
+	onClose  []func(accountID int64)
+}
+
+func newHub() *hub {
+	return &hub{
+		channels: map[string]map[*socket]struct{}{},
+		accounts: map[int64]*socket{},
+		all:      map[*socket]struct{}{},
+	}
+}
+
+// add tracks sk; false once the hub is shut down.
+func (h *hub) add(sk *socket) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.all[sk] = struct{}{}
+	if sk.channel != "" {
+		set := h.channels[sk.channel]
+		if set == nil {
+			set = map[*socket]struct{}{}
+			h.channels[sk.channel] = set
+		}
+		set[sk] = struct{}{}
+		return true
+	}
+	if old := h.accounts[sk.accountID]; old != nil {
+		// Only the newest socket is tracked; close the older one so its
+		// client knows to stop waiting on it.
+		old.stop(websocket.StatusPolicyViolation, "replaced by a newer account websocket")
+	}
+	h.accounts[sk.accountID] = sk
+	return true
+}
+
+// remove forgets sk and runs the close hooks for a tracked account socket.
+func (h *hub) remove(sk *socket) {
+	h.mu.Lock()
+	delete(h.all, sk)
+	var hooks []func(int64)
+	if sk.channel != "" {
+		if set := h.channels[sk.channel]; set != nil {
+			delete(set, sk)
+			if len(set) == 0 {
+				delete(h.channels, sk.channel)
+			}
+		}
+	} else if h.accounts[sk.accountID] == sk {
+		delete(h.accounts, sk.accountID)
+		hooks = append(hooks, h.onClose...)
+	}
+	h.mu.Unlock()
+	for _, fn := range hooks {
+		fn(sk.accountID)
+	}
+}
+
+// shutdown stops every socket and refuses new ones.
+func (h *hub) shutdown() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for sk := range h.all {
+		sk.stop(websocket.StatusGoingAway, "server shutting down")
+	}
+}
+
+// noticeJSON is the 4-key object of channel notifications; ElectrumSV
+// requires exactly these keys.
+type noticeJSON struct {
+	Sequence    int64  `json:"sequence"`
+	Received    string `json:"received"`
+	ContentType string `json:"content_type"`
+	ChannelID   string `json:"channel_id"`
+}
+
+// accountEnvelope is the JSON-mode account socket message.
+type accountEnvelope struct {
+	MessageType string `json:"message_type"`
+	Result      any    `json:"result"`
+}
+
+// dispatch fans a notice out to this process's sockets: every /notify
+// socket of the channel, and the owner's account socket unless the Owner
+// token wrote.
+func (h *hub) dispatch(n walletgate.ChannelNotice) {
+	obj, err := json.Marshal(noticeJSON{
+		Sequence: n.Sequence, Received: n.Received.UTC().Format(timeFormat),
+		ContentType: n.ContentType, ChannelID: n.ChannelExternalID,
+	})
+	if err != nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sk := range h.channels[n.ChannelExternalID] {
+		sk.queue(frame{websocket.MessageText, obj})
+	}
+	if n.FromOwnerToken {
+		return
+	}
+	if sk := h.accounts[n.AccountID]; sk != nil {
+		if f, err := accountFrame(sk.binary, KindChannelMessage, obj); err == nil {
+			sk.queue(f)
+		}
+	}
+}
+
+// accountFrame encodes a kind-tagged payload for an account socket: binary
+// mode is uint32BE kind ‖ payload; JSON mode wraps it in an envelope (kind
+// 1 payloads are JSON objects, kind 2 payloads go out as hex).
+func accountFrame(binaryMode bool, kind uint32, payload []byte) (frame, error) {
+	if binaryMode {
+		b := make([]byte, 4+len(payload))
+		binary.BigEndian.PutUint32(b, kind)
+		copy(b[4:], payload)
+		return frame{websocket.MessageBinary, b}, nil
+	}
+	var env accountEnvelope
+	switch kind {
+	case KindChannelMessage:
+		if !json.Valid(payload) {
+			return frame{}, walletgate.Errorf(walletgate.EInvalid, "kind 1 payload is not JSON")
+		}
+		env = accountEnvelope{"bsvapi.channels.notification", json.RawMessage(payload)}
+	case KindOutputSpend:
+		env = accountEnvelope{"bsvapi.output-spends.notification", hex.EncodeToString(payload)}
+	default:
+		return frame{}, walletgate.Errorf(walletgate.EInvalid, "unknown account message kind %d", kind)
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		return frame{}, walletgate.WrapError(walletgate.EInternal, err, "encode account message kind %d", kind)
+	}
+	return frame{websocket.MessageText, b}, nil
+}
+
+// serveSocket accepts the upgrade and runs sk until it closes: the reader
+// in a goroutine this call waits for, the writer and pinger here.
+func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// The reference server checks no Origin; tokens ride in the query,
+		// not in cookies, so a foreign page gains nothing.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return // Accept has answered the failed handshake
+	}
+	conn.SetReadLimit(s.cfg.MaxClientFrame)
+	sk.conn = conn
+	sk.send = make(chan frame, s.cfg.SendQueue)
+	sk.done = make(chan struct{})
+	if !s.hub.add(sk) {
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer s.hub.remove(sk)
+
+	readCtx, cancelRead := context.WithCancel(context.Background())
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		s.readSocket(readCtx, sk)
+	}()
+	s.writeSocket(sk)
+	// Close performs the closing handshake within its own bound; the
+	// reader sees the close frame (or the dropped connection) and exits.
+	_ = conn.Close(sk.status, sk.reason)
+	cancelRead()
+	<-readDone
+}
+
+// readSocket consumes client frames: a /notify socket ignores them, an
+// account socket closes on the first one, as the reference does.
+func (s *Service) readSocket(ctx context.Context, sk *socket) {
+	for {
+		_, rd, err := sk.conn.Reader(ctx)
+		if err != nil {
+			sk.stop(websocket.StatusNormalClosure, "")
+			return
+		}
+		if sk.channel == "" {
+			sk.stop(websocket.StatusNormalClosure, "client frames close the account websocket")
+			return
+		}
+		if _, err := io.Copy(io.Discard, rd); err != nil {
+			sk.stop(websocket.StatusNormalClosure, "")
+			return
+		}
+	}
+}
+
+// writeSocket sends queued frames and heartbeats until sk is stopped or a
+// write misses its deadline.
+func (s *Service) writeSocket(sk *socket) {
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-sk.done:
+			return
+		case f := <-sk.send:
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteTimeout)
+			err := sk.conn.Write(ctx, f.typ, f.data)
+			cancel()
+			if err != nil {
+				sk.stop(websocket.StatusGoingAway, "write failed")
+				return
+			}
+		case <-ping.C:
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteTimeout)
+			err := sk.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				s.log.LogAttrs(ctx, slog.LevelDebug, "websocket ping failed", slog.Any("err", err))
+				sk.stop(websocket.StatusGoingAway, "ping timeout")
+				return
+			}
+		}
+	}
+}
+
+// reasonMissingToken is the handshake reason without ?token=.
+const reasonMissingToken = "10018: Missing 'token' query parameter (bearer token)"
+
+// notifySocket is GET /api/v1/channel/{id}/notify?token=<channel token>.
+func (s *Service) notifySocket(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	if tok == "" {
+		writeError(w, http.StatusBadRequest, reasonMissingToken)
+		return
+	}
+	a, ok := s.authChannel(discardWriter{w}, r, tok, permRead)
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "10023: Unauthorized - invalid Bearer Token")
+		return
+	}
+	s.serveSocket(w, r, &socket{channel: a.channel.ExternalID})
+}
+
+// accountSocket is GET /api/v1/web-socket?token=<master token>.
+func (s *Service) accountSocket(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	if tok == "" {
+		writeError(w, http.StatusBadRequest, reasonMissingToken)
+		return
+	}
+	acct, ok := s.accountByKey(discardWriter{w}, r, tok)
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "10023: Unauthorized - invalid Bearer Token")
+		return
+	}
+	accept := r.Header.Get("Accept")
+	binaryMode := accept != "" && accept != "*/*" && accept != "application/json"
+	s.serveSocket(w, r, &socket{accountID: acct.ID, binary: binaryMode})
+}
+
+// discardWriter lets the websocket handshakes reuse the HTTP auth helpers
+// while answering with their own reasons.
+type discardWriter struct{ w http.ResponseWriter }
+
+func (d discardWriter) Header() http.Header         { return http.Header{} }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
+
+// SendAccount queues kind and payload to the account's websocket on this
+// process (binary: uint32BE kind ‖ payload; JSON: kind 1 as an object,
+// kind 2 as hex). It never blocks; an ENotFound error means the account has
+// no open socket here.
+func (s *Service) SendAccount(ctx context.Context, accountID int64, kind uint32, payload []byte) error {
+	s.hub.mu.Lock()
+	sk := s.hub.accounts[accountID]
+	s.hub.mu.Unlock()
+	if sk == nil {
+		return walletgate.Errorf(walletgate.ENotFound, "client account not connected to websocket")
+	}
+	f, err := accountFrame(sk.binary, kind, payload)
+	if err != nil {
+		return err
+	}
+	if !sk.queue(f) {
+		return walletgate.Errorf(walletgate.EUnavailable, "account %d websocket is closing", accountID)
+	}
+	return nil
+}
+
+// AccountSocketOpen reports whether the account has a tracked websocket on
+// this process (output-spend registration requires one).
+func (s *Service) AccountSocketOpen(accountID int64) bool {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.hub.accounts[accountID] != nil
+}
+
+// BroadcastAccountsText queues a text frame to every tracked account
+// websocket on this process, whatever its mode (the reference sends
+// bsvapi.headers.tip as text to all), and returns how many got it.
+func (s *Service) BroadcastAccountsText(ctx context.Context, text []byte) int {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	n := 0
+	for _, sk := range s.hub.accounts {
+		if sk.queue(frame{websocket.MessageText, text}) {
+			n++
+		}
+	}
+	return n
+}
+
+// OnAccountSocketClosed registers fn to run (outside any lock) when a
+// tracked account websocket closes, e.g. to unregister its output-spend
+// watches upstream. Register before serving.
+func (s *Service) OnAccountSocketClosed(fn func(accountID int64)) {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	s.hub.onClose = append(s.hub.onClose, fn)
+}
