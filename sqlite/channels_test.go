@@ -1,0 +1,57 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/internal/storetest"
+	"github.com/walletgate/walletgate/sqlite"
+)
+
+func openAt(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	return s
+}
+
+func openTemp(t *testing.T) walletgate.ChannelStore {
+	s := openAt(t, filepath.Join(t.TempDir(), "data", "walletgate.sqlite"))
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestChannelStore(t *testing.T) {
+	storetest.RunChannelStore(t, openTemp)
+}
+
+func TestReopen(t *testing.T) {
+	storetest.RunReopen(t, func(t *testing.T) (walletgate.ChannelStore, func(t *testing.T) walletgate.ChannelStore) {
+		path := filepath.Join(t.TempDir(), "walletgate.sqlite")
+		return openAt(t, path), func(t *testing.T) walletgate.ChannelStore {
+			s := openAt(t, path)
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	})
+}
+
+// TestSharedFile runs two stores on one file, as two processes would: each
+// has its own writer, and SQLite's file lock (with the busy timeout)
+// serialises their transactions.
+func TestSharedFile(t *testing.T) {
+	storetest.RunSharedDatabase(t, func(t *testing.T) (walletgate.ChannelStore, walletgate.ChannelStore) {
+		path := filepath.Join(t.TempDir(), "walletgate.sqlite")
+		a, b := openAt(t, path), openAt(t, path)
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return a, b
+	})
+}
