@@ -1,0 +1,445 @@
+package electrum
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/walletgate/walletgate"
+)
+
+// errConnLost marks calls whose connection died before their reply. Such a
+// call may be retried on another connection.
+var errConnLost = errors.New("electrum: connection lost before the reply")
+
+// errLineTooLong breaks a connection whose server sent an over-long line.
+var errLineTooLong = errors.New("electrum: reply line over the configured maximum")
+
+// call is one request and, once done is closed, its outcome.
+type call struct {
+	method   string
+	params   json.RawMessage
+	ctx      context.Context // the caller's; nil for internal calls
+	sizeHint int
+
+	done   chan struct{}
+	result json.RawMessage
+	err    error
+
+	// Set by the connection when sent.
+	id     uint64
+	flight *flight
+	sentAt time.Time
+}
+
+func newCall(ctx context.Context, method string, params json.RawMessage) *call {
+	return &call{ctx: ctx, method: method, params: params, done: make(chan struct{})}
+}
+
+func (c *call) finish(result json.RawMessage, err error) {
+	c.result, c.err = result, err
+	close(c.done)
+}
+
+// wait returns the call's outcome, or ctx's error first.
+func (c *call) wait(ctx context.Context) error {
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flight is one written line: its calls and whether it holds an in-flight
+// slot, released when its last reply arrives.
+type flight struct {
+	remaining int
+	slot      bool
+}
+
+// conn is one negotiated connection to ElectrumX. Many requests are in
+// flight at once; a reader goroutine matches replies by id.
+type conn struct {
+	cfg      *Config
+	log      *slog.Logger
+	addr     string
+	nc       net.Conn
+	version  string
+	server   string
+	onNotify func(method string, params json.RawMessage)
+
+	wmu    sync.Mutex // serialises writes and id assignment
+	nextID uint64
+
+	lastSend  atomic.Int64 // unix nanoseconds
+	lastRecv  atomic.Int64
+	coolUntil atomic.Int64 // -102: take no new work before this
+	excessive atomic.Bool  // -101 seen: reconnect only after a backoff
+
+	mu      sync.Mutex
+	pending map[uint64]*call
+	closed  bool
+	cause   error
+	done    chan struct{}
+	slots   chan struct{}
+	wg      sync.WaitGroup
+}
+
+// dial connects, negotiates the protocol and starts the reader and the
+// housekeeping (ping, stall check) goroutines, which end with the conn.
+func dial(ctx context.Context, cfg *Config, log *slog.Logger, onNotify func(string, json.RawMessage)) (*conn, error) {
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("electrum: connect to %s: %w", addr, err)
+	}
+	if cfg.TLS {
+		tc := tls.Client(nc, &tls.Config{ServerName: cfg.Host, InsecureSkipVerify: cfg.SkipVerify, MinVersion: tls.VersionTLS12}) //nolint:gosec // verification is the operator's setting
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("electrum: TLS handshake with %s: %w", addr, err)
+		}
+		nc = tc
+	}
+	c := &conn{
+		cfg: cfg, log: log, addr: addr, nc: nc, onNotify: onNotify,
+		pending: make(map[uint64]*call), done: make(chan struct{}),
+		slots: make(chan struct{}, cfg.MaxInFlight),
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	if err := c.negotiate(ctx, br); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	now := time.Now().UnixNano()
+	c.lastSend.Store(now)
+	c.lastRecv.Store(now)
+	c.wg.Add(2)
+	go c.readLoop(br)
+	go c.housekeep()
+	return c, nil
+}
+
+// negotiate sends server.version and waits for its reply before anything
+// else is written, as ElectrumX requires.
+func (c *conn) negotiate(ctx context.Context, br *bufio.Reader) error {
+	deadline, _ := ctx.Deadline()
+	_ = c.nc.SetDeadline(deadline)
+	defer c.nc.SetDeadline(time.Time{})
+	params, _ := json.Marshal([]any{c.cfg.ClientName, []string{c.cfg.ProtocolMin, c.cfg.ProtocolMax}})
+	c.nextID = 1
+	line := append(appendRequest(nil, 0, "server.version", params), '\n')
+	if _, err := c.nc.Write(line); err != nil {
+		return fmt.Errorf("electrum: send server.version to %s: %w", c.addr, err)
+	}
+	for {
+		raw, err := readLine(br, c.cfg.MaxLine)
+		if err != nil {
+			return fmt.Errorf("electrum: server.version reply from %s: %w", c.addr, err)
+		}
+		msgs, err := parseFrame(raw)
+		if err != nil {
+			return fmt.Errorf("electrum: server.version reply from %s: %w", c.addr, err)
+		}
+		for _, m := range msgs {
+			if !m.HasID || m.ID != 0 {
+				continue
+			}
+			if m.Error != nil {
+				return fmt.Errorf("electrum: server.version refused by %s: %w", c.addr, m.Error)
+			}
+			var res []string
+			if err := json.Unmarshal(m.Result, &res); err != nil || len(res) != 2 {
+				return fmt.Errorf("electrum: server.version reply from %s is not [software, version]: %s", c.addr, m.Result)
+			}
+			if !versionAtLeast(res[1], c.cfg.ProtocolMin) || versionAtLeast(res[1], "1.7") {
+				return fmt.Errorf("electrum: %s negotiated protocol %s outside %s..%s", c.addr, res[1], c.cfg.ProtocolMin, c.cfg.ProtocolMax)
+			}
+			c.server, c.version = res[0], res[1]
+			return nil
+		}
+	}
+}
+
+// readLine reads one newline-terminated line of at most max bytes.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	frag, err := br.ReadSlice('\n')
+	if err == nil {
+		return frag, nil
+	}
+	var line []byte
+	for err == bufio.ErrBufferFull {
+		line = append(line, frag...)
+		if len(line) > max {
+			return nil, errLineTooLong
+		}
+		frag, err = br.ReadSlice('\n')
+	}
+	if err != nil {
+		if err == io.EOF {
+			return nil, fmt.Errorf("server closed the connection: %w", io.EOF)
+		}
+		return nil, err
+	}
+	line = append(line, frag...)
+	if len(line) > max+1 {
+		return nil, errLineTooLong
+	}
+	return line, nil
+}
+
+func (c *conn) readLoop(br *bufio.Reader) {
+	defer c.wg.Done()
+	for {
+		line, err := readLine(br, c.cfg.MaxLine)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.lastRecv.Store(time.Now().UnixNano())
+		msgs, err := parseFrame(line)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		for _, m := range msgs {
+			switch {
+			case m.HasID:
+				c.deliver(m)
+			case m.Method != "" && c.onNotify != nil:
+				c.onNotify(m.Method, m.Params)
+			}
+		}
+	}
+}
+
+func (c *conn) deliver(m message) {
+	c.mu.Lock()
+	cl, ok := c.pending[m.ID]
+	if !ok {
+		c.mu.Unlock()
+		c.log.Debug("electrum: reply for unknown id", "addr", c.addr, "id", m.ID)
+		return
+	}
+	delete(c.pending, m.ID)
+	f := cl.flight
+	f.remaining--
+	release := f.remaining == 0 && f.slot
+	c.mu.Unlock()
+	if release {
+		<-c.slots
+	}
+	if m.Error != nil {
+		switch m.Error.Code {
+		case codeExcessive:
+			c.excessive.Store(true)
+		case codeBusy:
+			c.coolUntil.Store(time.Now().Add(c.cfg.BackoffMin).UnixNano())
+		}
+		cl.finish(nil, m.Error)
+		return
+	}
+	cl.finish(m.Result, nil)
+}
+
+// fail closes the connection and fails every pending call with errConnLost.
+func (c *conn) fail(cause error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.cause = cause
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	c.nc.Close()
+	close(c.done)
+	if cause != nil && !errors.Is(cause, net.ErrClosed) {
+		c.log.Debug("electrum: connection closed", "addr", c.addr, "err", cause)
+	}
+	for _, cl := range pending {
+		cl.finish(nil, fmt.Errorf("%w: %s: %v", errConnLost, c.addr, cause))
+	}
+}
+
+func (c *conn) close() {
+	c.fail(net.ErrClosed)
+	c.wg.Wait()
+}
+
+// err returns why the connection closed.
+func (c *conn) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
+}
+
+// inFlight returns the number of calls awaiting replies.
+func (c *conn) inFlight() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// Expected reply sizes (bytes) by method, to judge whether a batch's
+// replies will reach the server's flush threshold on their own.
+var replySize = map[string]int{
+	"blockchain.scripthash.get_balance": 80,
+	"server.ping":                       40,
+	"blockchain.headers.subscribe":      230,
+	"blockchain.scripthash.subscribe":   110,
+}
+
+// needsFiller reports whether the server would hold the replies to calls:
+// it sent to us within FlushHold, or replies are still owed (their flush
+// will count as a recent send), and the calls' replies are small.
+func (c *conn) needsFiller(calls []*call) bool {
+	if c.cfg.NoFlushFiller {
+		return false
+	}
+	quiet := time.Since(time.Unix(0, c.lastRecv.Load())) > c.cfg.FlushHold && c.inFlight() == 0
+	if quiet {
+		return false
+	}
+	size := 0
+	for _, cl := range calls {
+		if n, ok := replySize[cl.method]; ok {
+			size += n
+		} else {
+			size += 300
+		}
+	}
+	return size < c.cfg.FlushBytes
+}
+
+func (c *conn) fillerCall() *call {
+	params := json.RawMessage(`[0,` + strconv.Itoa(c.cfg.FillerHeaders) + `]`)
+	return newCall(nil, "blockchain.block.headers", params)
+}
+
+// send writes calls as one line (a batch when more than one), registering
+// them for their replies. With slot the line holds an in-flight slot the
+// caller has already acquired. Calls whose connection is gone finish with
+// errConnLost.
+func (c *conn) send(calls []*call, slot, filler bool) {
+	if filler && c.needsFiller(calls) {
+		calls = append(calls, c.fillerCall())
+	}
+	f := &flight{remaining: len(calls), slot: slot}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		if slot {
+			<-c.slots
+		}
+		for _, cl := range calls {
+			cl.finish(nil, fmt.Errorf("%w: %s: %v", errConnLost, c.addr, c.cause))
+		}
+		return
+	}
+	now := time.Now()
+	for _, cl := range calls {
+		cl.id = c.nextID
+		c.nextID++
+		cl.flight = f
+		cl.sentAt = now
+		c.pending[cl.id] = cl
+	}
+	c.mu.Unlock()
+	var buf []byte
+	if len(calls) == 1 {
+		buf = appendRequest(buf, calls[0].id, calls[0].method, calls[0].params)
+	} else {
+		buf = append(buf, '[')
+		for i, cl := range calls {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendRequest(buf, cl.id, cl.method, cl.params)
+		}
+		buf = append(buf, ']')
+	}
+	buf = append(buf, '\n')
+	_ = c.nc.SetWriteDeadline(now.Add(c.cfg.Timeout))
+	if _, err := c.nc.Write(buf); err != nil {
+		c.fail(fmt.Errorf("write: %w", err))
+		return
+	}
+	c.lastSend.Store(time.Now().UnixNano())
+}
+
+// roundTrip sends calls outside the pool's slots (subscriber, pings) and
+// waits for all of them or ctx.
+func (c *conn) roundTrip(ctx context.Context, calls ...*call) error {
+	c.send(calls, false, true)
+	for _, cl := range calls {
+		if err := cl.wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// housekeep pings on send-idleness and breaks a stalled connection.
+func (c *conn) housekeep() {
+	defer c.wg.Done()
+	tick := min(c.cfg.PingInterval, c.cfg.StallTimeout) / 4
+	tick = max(tick, 10*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case now := <-t.C:
+			if now.Sub(time.Unix(0, c.lastSend.Load())) >= c.cfg.PingInterval {
+				c.send([]*call{newCall(nil, "server.ping", nil)}, false, false)
+			}
+			if c.oldestPending(now) >= c.cfg.StallTimeout {
+				c.fail(fmt.Errorf("no reply within the stall timeout %s", c.cfg.StallTimeout))
+			}
+		}
+	}
+}
+
+func (c *conn) oldestPending(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var oldest time.Duration
+	for _, cl := range c.pending {
+		if d := now.Sub(cl.sentAt); d > oldest {
+			oldest = d
+		}
+	}
+	return oldest
+}
+
+// ElectrumX's resource errors (§7.5).
+const (
+	codeExcessive = -101
+	codeBusy      = -102
+)
+
+// isBusy reports -101/-102, which are retried after a backoff elsewhere.
+func isBusy(err error) bool {
+	var re *walletgate.RPCError
+	return errors.As(err, &re) && (re.Code == codeExcessive || re.Code == codeBusy)
+}

@@ -1,0 +1,190 @@
+package electrum
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// job is calls that must travel in one line (a caller's batch).
+type job struct {
+	calls []*call
+}
+
+// pool keeps PoolSize connections. Callers hand jobs to an unbuffered
+// channel that every connection's writer receives from when it has a free
+// in-flight slot, so:
+//   - a call waits for capacity only while its context lives;
+//   - a writer drains every job waiting at that moment into one batch line,
+//     so concurrent calls pipeline and their replies reach ElectrumX's
+//     1024-byte flush threshold together;
+//   - idle writers wait in FIFO order, so at low load the connection idle the
+//     longest — most likely quiet for over a second, whose reply ElectrumX
+//     sends at once — takes the next call.
+type pool struct {
+	cfg  *Config
+	log  *slog.Logger
+	work chan *job
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	live    atomic.Int32
+	lastErr atomic.Pointer[error]
+}
+
+func newPool(cfg *Config, log *slog.Logger) *pool {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &pool{cfg: cfg, log: log, work: make(chan *job), ctx: ctx, stop: cancel}
+	for i := 0; i < cfg.PoolSize; i++ {
+		p.wg.Add(1)
+		go p.supervise(i)
+	}
+	return p
+}
+
+func (p *pool) close() {
+	p.stop()
+	p.wg.Wait()
+}
+
+// submit hands j to a connection, waiting for capacity until ctx ends.
+func (p *pool) submit(ctx context.Context, j *job) error {
+	select {
+	case p.work <- j:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.ctx.Done():
+		return errClosed
+	}
+}
+
+var errClosed = errors.New("electrum: client closed")
+
+// backoff returns a jittered delay in [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// supervise keeps slot i connected: it dials, serves until the connection
+// breaks, and redials with exponential backoff and jitter. A connection that
+// served a while is redialled at once; one closed after -101 waits first.
+func (p *pool) supervise(i int) {
+	defer p.wg.Done()
+	backoff := time.Duration(0)
+	for p.ctx.Err() == nil {
+		if backoff > 0 && !sleepCtx(p.ctx, jitter(backoff)) {
+			return
+		}
+		c, err := dial(p.ctx, p.cfg, p.log, nil)
+		if err != nil {
+			p.lastErr.Store(&err)
+			p.log.Warn("electrum: pool connection failed", "slot", i, "err", err, "retry_in", backoff)
+			backoff = nextBackoff(backoff, p.cfg)
+			continue
+		}
+		p.live.Add(1)
+		started := time.Now()
+		p.serve(c)
+		p.live.Add(-1)
+		err = c.err()
+		p.lastErr.Store(&err)
+		c.close()
+		switch {
+		case c.excessive.Load():
+			backoff = nextBackoff(max(backoff, p.cfg.BackoffMin), p.cfg)
+		case time.Since(started) > p.cfg.BackoffMax:
+			backoff = 0
+		default:
+			backoff = nextBackoff(backoff, p.cfg)
+		}
+	}
+}
+
+func nextBackoff(d time.Duration, cfg *Config) time.Duration {
+	if d < cfg.BackoffMin {
+		return cfg.BackoffMin
+	}
+	return min(d*2, cfg.BackoffMax)
+}
+
+// serve is c's writer: while c lives it takes jobs when a slot is free and
+// writes them, coalesced, as one line.
+func (p *pool) serve(c *conn) {
+	for {
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.done:
+			return
+		case <-p.ctx.Done():
+			return
+		}
+		if until := time.Unix(0, c.coolUntil.Load()); time.Now().Before(until) {
+			// -102: the server is busy; let other connections take work.
+			select {
+			case <-time.After(time.Until(until)):
+			case <-c.done:
+				<-c.slots
+				return
+			case <-p.ctx.Done():
+				return
+			}
+		}
+		var calls []*call
+		select {
+		case j := <-p.work:
+			calls = live(calls, j.calls)
+		case <-c.done:
+			<-c.slots
+			return
+		case <-p.ctx.Done():
+			return
+		}
+	drain:
+		for len(calls) < p.cfg.MaxBatch {
+			select {
+			case j := <-p.work:
+				calls = live(calls, j.calls)
+			default:
+				break drain
+			}
+		}
+		if len(calls) == 0 {
+			<-c.slots
+			continue
+		}
+		c.send(calls, true, true)
+	}
+}
+
+// live appends the calls whose callers still wait; the others finish with
+// their context's error unsent.
+func live(dst, calls []*call) []*call {
+	for _, cl := range calls {
+		if cl.ctx != nil && cl.ctx.Err() != nil {
+			cl.finish(nil, cl.ctx.Err())
+			continue
+		}
+		dst = append(dst, cl)
+	}
+	return dst
+}

@@ -1,0 +1,346 @@
+package electrum
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/walletgate/walletgate"
+)
+
+// sub is one backend subscription shared by every Subscribe of a script hash.
+type sub struct {
+	refs   int
+	status string
+	ready  chan struct{} // closed once the first subscribe answered
+	err    error
+	// early is set when a notification (newer than the subscribe reply,
+	// which precedes it on the wire) arrived before the reply was stored.
+	early bool
+}
+
+// subscriber owns the push connection: blockchain.headers.subscribe plus one
+// blockchain.scripthash.subscribe per distinct script hash, however many
+// callers want it (reference counted). After every reconnect it subscribes
+// everything again and publishes an event for each status that changed
+// while it was away, and a block event if the tip moved, so no change is
+// lost across a reconnect.
+type subscriber struct {
+	cfg  *Config
+	coin string
+	sink walletgate.EventSink
+	log  *slog.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	conn    *conn         // nil while disconnected or resyncing
+	up      chan struct{} // closed when conn is set
+	subs    map[walletgate.ScriptHash]*sub
+	tip     walletgate.Tip
+	haveTip bool
+}
+
+func newSubscriber(cfg *Config, coin string, sink walletgate.EventSink, log *slog.Logger) *subscriber {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &subscriber{cfg: cfg, coin: coin, sink: sink, log: log, ctx: ctx, stop: cancel,
+		up: make(chan struct{}), subs: make(map[walletgate.ScriptHash]*sub)}
+	s.wg.Add(1)
+	go s.loop()
+	return s
+}
+
+func (s *subscriber) close() {
+	s.stop()
+	s.wg.Wait()
+}
+
+func (s *subscriber) publish(ev walletgate.Event) {
+	if s.sink != nil {
+		ev.Coin = s.coin
+		s.sink.Publish(ev)
+	}
+}
+
+func (s *subscriber) loop() {
+	defer s.wg.Done()
+	backoff := time.Duration(0)
+	for s.ctx.Err() == nil {
+		if backoff > 0 && !sleepCtx(s.ctx, jitter(backoff)) {
+			return
+		}
+		c, err := dial(s.ctx, s.cfg, s.log, s.onNotify)
+		if err != nil {
+			s.log.Warn("electrum: subscriber connection failed", "err", err, "retry_in", backoff)
+			backoff = nextBackoff(backoff, s.cfg)
+			continue
+		}
+		if err := s.resync(c); err != nil {
+			s.log.Warn("electrum: subscriber resync failed", "err", err)
+			c.close()
+			backoff = nextBackoff(backoff, s.cfg)
+			continue
+		}
+		started := time.Now()
+		s.mu.Lock()
+		s.conn = c
+		close(s.up)
+		s.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-s.ctx.Done():
+		}
+		s.mu.Lock()
+		s.conn = nil
+		s.up = make(chan struct{})
+		s.mu.Unlock()
+		s.log.Info("electrum: subscriber disconnected", "err", c.err())
+		c.close()
+		if c.excessive.Load() || time.Since(started) < s.cfg.BackoffMax {
+			backoff = nextBackoff(backoff, s.cfg)
+		} else {
+			backoff = 0
+		}
+	}
+}
+
+// resync subscribes the headers and every script hash on a fresh c and
+// publishes what changed since the last connection.
+func (s *subscriber) resync(c *conn) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
+	defer cancel()
+	hc := newCall(ctx, "blockchain.headers.subscribe", nil)
+	if err := c.roundTrip(ctx, hc); err != nil {
+		return err
+	}
+	var t tipJSON
+	if err := json.Unmarshal(hc.result, &t); err != nil {
+		return err
+	}
+	s.setTip(walletgate.Tip{Height: t.Height, Header: t.Hex})
+
+	s.mu.Lock()
+	hashes := make([]walletgate.ScriptHash, 0, len(s.subs))
+	for sh := range s.subs {
+		hashes = append(hashes, sh)
+	}
+	s.mu.Unlock()
+	for start := 0; start < len(hashes); start += s.cfg.MaxBatch {
+		chunk := hashes[start:min(start+s.cfg.MaxBatch, len(hashes))]
+		calls := make([]*call, len(chunk))
+		for i, sh := range chunk {
+			calls[i] = newCall(ctx, "blockchain.scripthash.subscribe", params(sh))
+		}
+		c.send(calls, false, true)
+		for i, cl := range calls {
+			if err := cl.wait(ctx); err != nil {
+				var re *walletgate.RPCError
+				if errors.As(err, &re) {
+					s.log.Warn("electrum: resubscribe refused", "scripthash", chunk[i], "err", err)
+					continue
+				}
+				return err
+			}
+			s.setStatus(chunk[i], statusOf(cl.result))
+		}
+	}
+	return nil
+}
+
+// statusOf reads a status result: a hex string, or null for no history.
+func statusOf(raw json.RawMessage) string {
+	var st *string
+	if json.Unmarshal(raw, &st) != nil || st == nil {
+		return ""
+	}
+	return *st
+}
+
+func (s *subscriber) setTip(t walletgate.Tip) {
+	s.mu.Lock()
+	changed := !s.haveTip || s.tip != t
+	hadTip := s.haveTip
+	s.tip, s.haveTip = t, true
+	s.mu.Unlock()
+	if changed && hadTip {
+		s.publish(walletgate.Event{Kind: walletgate.EventBlock, Tip: t})
+	}
+}
+
+// setStatus records sh's status and publishes it when it differs from the
+// last known one of a live subscription.
+func (s *subscriber) setStatus(sh walletgate.ScriptHash, status string) {
+	s.mu.Lock()
+	sb := s.subs[sh]
+	if sb == nil || sb.refs <= 0 || sb.status == status {
+		s.mu.Unlock()
+		return
+	}
+	select {
+	case <-sb.ready:
+	default:
+		sb.status, sb.early = status, true
+		s.mu.Unlock()
+		return
+	}
+	sb.status = status
+	s.mu.Unlock()
+	s.publish(walletgate.Event{Kind: walletgate.EventScriptHash, ScriptHash: sh, Status: status})
+}
+
+// onNotify runs on the reader goroutine for every notification.
+func (s *subscriber) onNotify(method string, raw json.RawMessage) {
+	switch method {
+	case "blockchain.headers.subscribe":
+		var p []tipJSON
+		if err := json.Unmarshal(raw, &p); err != nil || len(p) == 0 {
+			s.log.Warn("electrum: bad header notification", "params", string(raw))
+			return
+		}
+		s.setTip(walletgate.Tip{Height: p[0].Height, Header: p[0].Hex})
+	case "blockchain.scripthash.subscribe":
+		var p []json.RawMessage
+		var sh string
+		if err := json.Unmarshal(raw, &p); err != nil || len(p) != 2 || json.Unmarshal(p[0], &sh) != nil {
+			s.log.Warn("electrum: bad scripthash notification", "params", string(raw))
+			return
+		}
+		s.setStatus(walletgate.ScriptHash(sh), statusOf(p[1]))
+	}
+}
+
+// currentTip returns the tip while the subscriber is connected.
+func (s *subscriber) currentTip() (walletgate.Tip, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tip, s.haveTip && s.conn != nil
+}
+
+// waitConn returns the live connection, waiting for one until ctx ends.
+func (s *subscriber) waitConn(ctx context.Context) (*conn, error) {
+	for {
+		s.mu.Lock()
+		c, up := s.conn, s.up
+		s.mu.Unlock()
+		if c != nil {
+			return c, nil
+		}
+		select {
+		case <-up:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.ctx.Done():
+			return nil, errClosed
+		}
+	}
+}
+
+// subscribe adds a reference to sh, subscribing on the server for the
+// first one, and returns the current status.
+func (s *subscriber) subscribe(ctx context.Context, sh walletgate.ScriptHash) (string, error) {
+	s.mu.Lock()
+	if sb := s.subs[sh]; sb != nil {
+		sb.refs++
+		ready := sb.ready
+		s.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			s.release(sh, sb)
+			return "", ctx.Err()
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if sb.err != nil {
+			return "", sb.err
+		}
+		return sb.status, nil
+	}
+	sb := &sub{refs: 1, ready: make(chan struct{})}
+	s.subs[sh] = sb
+	s.mu.Unlock()
+
+	status, err := s.serverSubscribe(ctx, sh)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		// Every caller waiting on this subscription gets the error, so none
+		// of them holds a reference: drop it whole.
+		sb.err = err
+		if s.subs[sh] == sb {
+			delete(s.subs, sh)
+		}
+	} else if !sb.early {
+		sb.status = status
+	}
+	close(sb.ready)
+	return sb.status, err
+}
+
+// serverSubscribe sends blockchain.scripthash.subscribe, once more if the
+// connection died meanwhile (the resync of the next connection covers it too).
+func (s *subscriber) serverSubscribe(ctx context.Context, sh walletgate.ScriptHash) (string, error) {
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		var c *conn
+		if c, err = s.waitConn(ctx); err != nil {
+			return "", err
+		}
+		cl := newCall(ctx, "blockchain.scripthash.subscribe", params(sh))
+		if err = c.roundTrip(ctx, cl); err == nil {
+			return statusOf(cl.result), nil
+		}
+		if !errors.Is(err, errConnLost) {
+			return "", err
+		}
+	}
+	return "", err
+}
+
+// release drops one reference of sb.
+func (s *subscriber) release(sh walletgate.ScriptHash, sb *sub) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sb.refs--
+	if sb.refs <= 0 && s.subs[sh] == sb {
+		delete(s.subs, sh)
+	}
+}
+
+// unsubscribe drops one reference of sh. At zero it stops reporting sh and,
+// when the negotiated protocol has it (1.4.2+), tells the server; at 1.4
+// the server keeps notifying and the notifications are ignored.
+func (s *subscriber) unsubscribe(ctx context.Context, sh walletgate.ScriptHash) {
+	s.mu.Lock()
+	sb := s.subs[sh]
+	if sb == nil {
+		s.mu.Unlock()
+		return
+	}
+	sb.refs--
+	if sb.refs > 0 {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.subs, sh)
+	c := s.conn
+	s.mu.Unlock()
+	if c == nil || !versionAtLeast(c.version, "1.4.2") {
+		return
+	}
+	cl := newCall(ctx, "blockchain.scripthash.unsubscribe", params(sh))
+	if err := c.roundTrip(ctx, cl); err != nil {
+		s.log.Debug("electrum: unsubscribe failed", "scripthash", sh, "err", err)
+	}
+}
+
+// subscriptions returns the number of distinct subscribed script hashes.
+func (s *subscriber) subscriptions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
