@@ -37,6 +37,7 @@ type socket struct {
 	once      sync.Once
 	status    websocket.StatusCode
 	reason    string
+	abrupt    bool   // the peer is unresponsive: drop it without a closing handshake
 	accountID int64  // account sockets
 	binary    bool   // account socket in binary mode
 	channel   string // channel sockets: the channel's external id
@@ -47,6 +48,17 @@ func (sk *socket) stop(status websocket.StatusCode, reason string) {
 	sk.once.Do(func() {
 		sk.status, sk.reason = status, reason
 		close(sk.done)
+	})
+}
+
+// drop stops sk without the closing handshake, which an unresponsive
+// peer would make the server wait for, and closes the connection at once
+// so a write blocked on it returns.
+func (sk *socket) drop(reason string) {
+	sk.once.Do(func() {
+		sk.status, sk.reason, sk.abrupt = websocket.StatusPolicyViolation, reason, true
+		close(sk.done)
+		_ = sk.conn.CloseNow()
 	})
 }
 
@@ -62,7 +74,7 @@ func (sk *socket) queue(f frame) bool {
 	case sk.send <- f:
 		return true
 	default:
-		sk.stop(websocket.StatusPolicyViolation, "send queue full")
+		sk.drop("send queue full")
 		return false
 	}
 }
@@ -233,8 +245,6 @@ func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	defer s.hub.remove(sk)
-
 	readCtx, cancelRead := context.WithCancel(context.Background())
 	readDone := make(chan struct{})
 	go func() {
@@ -242,9 +252,15 @@ func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket
 		s.readSocket(readCtx, sk)
 	}()
 	s.writeSocket(sk)
-	// Close performs the closing handshake within its own bound; the
-	// reader sees the close frame (or the dropped connection) and exits.
-	_ = conn.Close(sk.status, sk.reason)
+	// Untrack first, so nothing waits on the closing handshake.
+	s.hub.remove(sk)
+	if sk.abrupt {
+		_ = conn.CloseNow()
+	} else {
+		// Close performs the closing handshake within its own bound; the
+		// reader sees the close frame (or the dropped connection) and exits.
+		_ = conn.Close(sk.status, sk.reason)
+	}
 	cancelRead()
 	<-readDone
 }
@@ -283,7 +299,7 @@ func (s *Service) writeSocket(sk *socket) {
 			err := sk.conn.Write(ctx, f.typ, f.data)
 			cancel()
 			if err != nil {
-				sk.stop(websocket.StatusGoingAway, "write failed")
+				sk.drop("write failed")
 				return
 			}
 		case <-ping.C:
@@ -292,7 +308,7 @@ func (s *Service) writeSocket(sk *socket) {
 			cancel()
 			if err != nil {
 				s.log.LogAttrs(ctx, slog.LevelDebug, "websocket ping failed", slog.Any("err", err))
-				sk.stop(websocket.StatusGoingAway, "ping timeout")
+				sk.drop("ping timeout")
 				return
 			}
 		}
@@ -309,9 +325,10 @@ func (s *Service) notifySocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, reasonMissingToken)
 		return
 	}
-	a, ok := s.authChannel(discardWriter{w}, r, tok, permRead)
+	rec := &statusRecorder{}
+	a, ok := s.authChannel(rec, r, tok, permRead)
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "10023: Unauthorized - invalid Bearer Token")
+		handshakeRefused(w, rec.status)
 		return
 	}
 	s.serveSocket(w, r, &socket{channel: a.channel.ExternalID})
@@ -324,9 +341,10 @@ func (s *Service) accountSocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, reasonMissingToken)
 		return
 	}
-	acct, ok := s.accountByKey(discardWriter{w}, r, tok)
+	rec := &statusRecorder{}
+	acct, ok := s.accountByKey(rec, r, tok)
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "10023: Unauthorized - invalid Bearer Token")
+		handshakeRefused(w, rec.status)
 		return
 	}
 	accept := r.Header.Get("Accept")
@@ -334,13 +352,23 @@ func (s *Service) accountSocket(w http.ResponseWriter, r *http.Request) {
 	s.serveSocket(w, r, &socket{accountID: acct.ID, binary: binaryMode})
 }
 
-// discardWriter lets the websocket handshakes reuse the HTTP auth helpers
-// while answering with their own reasons.
-type discardWriter struct{ w http.ResponseWriter }
+// statusRecorder lets the websocket handshakes reuse the HTTP auth
+// helpers while answering with their own reasons.
+type statusRecorder struct{ status int }
 
-func (d discardWriter) Header() http.Header         { return http.Header{} }
-func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d discardWriter) WriteHeader(int)             {}
+func (d *statusRecorder) Header() http.Header         { return http.Header{} }
+func (d *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (d *statusRecorder) WriteHeader(status int)      { d.status = status }
+
+// handshakeRefused answers a refused websocket handshake: every client
+// fault is the reference's 401 reason; a store failure keeps its 5xx.
+func handshakeRefused(w http.ResponseWriter, status int) {
+	if status >= 500 {
+		writeError(w, status, http.StatusText(status))
+		return
+	}
+	writeError(w, http.StatusUnauthorized, "10023: Unauthorized - invalid Bearer Token")
+}
 
 // SendAccount queues kind and payload to the account's websocket on this
 // process (binary: uint32BE kind ‖ payload; JSON: kind 1 as an object,
