@@ -1,0 +1,163 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/walletgate/walletgate"
+)
+
+// jobKey names one coalesced push: a script hash's balance, or (sh "")
+// the coin's block.
+type jobKey struct {
+	coin string
+	sh   walletgate.ScriptHash
+}
+
+// target is one subscription of one connection.
+type target struct {
+	c   *Conn
+	tag string
+}
+
+// job accumulates the requests for one key until a builder takes it.
+// Requests that arrive while a builder runs the key wait in a fresh job,
+// so one key is never built twice at once and a newer state is never
+// overtaken by an older one.
+type job struct {
+	all     bool                // every watcher (a change, or a block)
+	targets map[target]struct{} // initial pushes to single subscriptions
+	height  int64               // block jobs: the latest tip height
+	queued  bool
+	running bool
+	next    *job // requests that arrived while running
+}
+
+// jobLocked returns the job collecting requests for k, queueing k when
+// needed. h.mu must be held.
+func (h *Hub) jobLocked(k jobKey) *job {
+	j := h.jobs[k]
+	if j == nil {
+		j = &job{}
+		h.jobs[k] = j
+	}
+	if j.running {
+		if j.next == nil {
+			j.next = &job{}
+		}
+		return j.next
+	}
+	if !j.queued {
+		j.queued = true
+		h.queue = append(h.queue, k)
+		h.cond.Signal()
+	}
+	return j
+}
+
+// builder takes queued jobs until the hub closes.
+func (h *Hub) builder() {
+	for {
+		h.mu.Lock()
+		for len(h.queue) == 0 && !h.closed {
+			h.cond.Wait()
+		}
+		if h.closed {
+			h.mu.Unlock()
+			return
+		}
+		k := h.queue[0]
+		h.queue[0] = jobKey{}
+		h.queue = h.queue[1:]
+		j := h.jobs[k]
+		j.queued, j.running = false, true
+		h.mu.Unlock()
+
+		if k.sh == "" {
+			h.runBlock(k, j)
+		} else {
+			h.runBalance(k, j)
+		}
+
+		h.mu.Lock()
+		if n := j.next; n != nil && !h.closed {
+			n.queued = true
+			h.jobs[k] = n
+			h.queue = append(h.queue, k)
+			h.cond.Signal()
+		} else {
+			delete(h.jobs, k)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// runBlock sends one block event to every connection of the coin.
+func (h *Hub) runBlock(k jobKey, j *job) {
+	ev := &Event{Kind: KindBlock, Coin: k.coin, Height: j.height}
+	h.mu.Lock()
+	cs := h.coins[k.coin]
+	conns := make([]*Conn, 0, len(cs.conns))
+	for c := range cs.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.send(ev, "")
+	}
+}
+
+// runBalance builds the script hash's payload once and sends it to every
+// subscription the job asks for that still exists.
+func (h *Hub) runBalance(k jobKey, j *job) {
+	h.mu.Lock()
+	cs := h.coins[k.coin]
+	w := cs.watchers[k.sh]
+	if w == nil {
+		h.mu.Unlock()
+		return
+	}
+	script := w.script
+	h.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(h.base, h.cfg.BuildTimeout)
+	p, err := cs.svc.BalancePayload(ctx, script)
+	cancel()
+	h.builds.Add(1)
+	if err != nil {
+		h.buildErrs.Add(1)
+		h.errorf("hub: build balance of %s %s: %v", k.coin, k.sh, err)
+		return
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		h.buildErrs.Add(1)
+		h.errorf("hub: encode balance of %s %s: %v", k.coin, k.sh, err)
+		return
+	}
+	ev := &Event{Kind: KindBalance, Coin: k.coin, ScriptHash: k.sh, Payload: body}
+
+	var out []target
+	h.mu.Lock()
+	if w := cs.watchers[k.sh]; w != nil {
+		if j.all {
+			for c := range w.conns {
+				for tag := range c.watches[k.sh].tags {
+					out = append(out, target{c, tag})
+				}
+			}
+		} else {
+			for t := range j.targets {
+				if cw := t.c.watches[k.sh]; cw != nil {
+					if _, ok := cw.tags[t.tag]; ok {
+						out = append(out, t)
+					}
+				}
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, t := range out {
+		t.c.send(ev, t.tag)
+	}
+}

@@ -1,0 +1,27 @@
+// Package hub fans backend events out to client connections of every push
+// transport (Socket.IO, plain WebSocket).
+//
+// One Hub serves the whole process. Each coin's wallet.Service is attached
+// with AddCoin; the hub listens to its block and change events. Transports
+// register each client connection with Connect and then Watch the scripts
+// the client asks for. The hub:
+//
+//   - keeps one wallet.Service watch (and so one backend subscription) per
+//     connection and script hash, released on Unwatch or Close; the service
+//     in turn keeps one backend subscription per distinct script hash;
+//   - builds each balance_changed payload once per change per script hash,
+//     however many connections watch it, and coalesces changes that arrive
+//     while a build runs (the latest state is always pushed, never an older
+//     one after a newer one);
+//   - sends block events to every connection of the coin;
+//   - bounds each connection's unsent pushes (Config.QueueSize). A
+//     connection whose client does not read fast enough is closed with a
+//     reason; the hub never waits for a client, so a slow client never
+//     slows the others.
+//
+// Nothing is lost across a backend reconnect: the backend publishes a change
+// event for every watched script hash that changed while it was away, and
+// each becomes a push like any other change.
+//
+// Everything is keyed by coin, so one hub serves many coins.
+package hub
