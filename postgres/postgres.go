@@ -1,0 +1,202 @@
+// Package postgres stores walletgate's data in PostgreSQL (pgx/v5 pool), the
+// store for several walletgate instances sharing one database, and carries
+// channel notices between them with LISTEN/NOTIFY.
+//
+// Consistency across processes comes from row locks, never from the
+// application: a message write locks its channel row (FOR NO KEY UPDATE),
+// checks the lock and sequencing rules and advances the channel's head
+// sequence in one transaction, so sequences stay gap-free however many
+// processes write.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/walletgate/walletgate"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrationLockKey is the pg_advisory_xact_lock key that serialises
+// migrations when several processes start at once ("wgmigrat").
+const migrationLockKey = 0x77676d6967726174
+
+// Options tunes a Store. Zero fields take the defaults named on each.
+type Options struct {
+	// MaxConns is the pool size (default 8).
+	MaxConns int32
+	// ConnectTimeout bounds each new connection (default 10s).
+	ConnectTimeout time.Duration
+	// StatementTimeout is the server-side statement_timeout of every pooled
+	// connection, so no query can hang a request forever (default 30s).
+	StatementTimeout time.Duration
+	// ListenPingInterval is how long the notice listener waits for a
+	// notification before it pings its connection to prove it alive
+	// (default 30s).
+	ListenPingInterval time.Duration
+	// ReconnectMin and ReconnectMax bound the listener's reconnect backoff,
+	// which doubles from min to max (defaults 100ms and 10s).
+	ReconnectMin, ReconnectMax time.Duration
+	// Logger receives listener reconnect warnings (default: discarded).
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxConns <= 0 {
+		o.MaxConns = 8
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	if o.StatementTimeout <= 0 {
+		o.StatementTimeout = 30 * time.Second
+	}
+	if o.ListenPingInterval <= 0 {
+		o.ListenPingInterval = 30 * time.Second
+	}
+	if o.ReconnectMin <= 0 {
+		o.ReconnectMin = 100 * time.Millisecond
+	}
+	if o.ReconnectMax < o.ReconnectMin {
+		o.ReconnectMax = max(10*time.Second, o.ReconnectMin)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Store is a walletgate.ChannelStore on PostgreSQL. It is safe for
+// concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	opts Options
+	// listenConfig is the connection config for LISTEN connections, which
+	// live outside the pool.
+	listenConfig *pgx.ConnConfig
+}
+
+var _ walletgate.ChannelStore = (*Store)(nil)
+
+// Open connects to the database at url, applies pending migrations and
+// returns the store.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, walletgate.WrapError(walletgate.EInvalid, err, "postgres: bad database url")
+	}
+	cfg.MaxConns = opts.MaxConns
+	cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+	listenConfig := cfg.ConnConfig.Copy()
+	delete(listenConfig.RuntimeParams, "statement_timeout")
+
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, walletgate.WrapError(walletgate.EUnavailable, err, "postgres: connect")
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return &Store{pool: pool, opts: opts, listenConfig: listenConfig}, nil
+}
+
+// Close closes the pool, waiting for connections in use to be returned.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, in one transaction behind an advisory lock so that
+// processes starting together apply each migration once.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	names, err := migrationFiles.ReadDir("migrations")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey)); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		for _, e := range names {
+			version, err := migrationVersion(e.Name())
+			if err != nil {
+				return err
+			}
+			var applied bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&applied); err != nil {
+				return fmt.Errorf("check migration %s: %w", e.Name(), err)
+			}
+			if applied {
+				continue
+			}
+			body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+			if err != nil {
+				return fmt.Errorf("read migration %s: %w", e.Name(), err)
+			}
+			// No arguments: pgx sends it with the simple protocol, which
+			// runs every statement of the file.
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return fmt.Errorf("apply migration %s: %w", e.Name(), err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, version, e.Name()); err != nil {
+				return fmt.Errorf("record migration %s: %w", e.Name(), err)
+			}
+		}
+		return nil
+	})
+}
+
+// migrationVersion reads the number a migration file name starts with
+// ("0001_channels.sql" → 1).
+func migrationVersion(name string) (int64, error) {
+	num, _, ok := strings.Cut(name, "_")
+	if !ok {
+		return 0, fmt.Errorf("migration %q: name must be NNNN_description.sql", name)
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("migration %q: name must start with a positive number", name)
+	}
+	return v, nil
+}
+
+// PostgreSQL error codes the store maps to application errors.
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+)
+
+func pgCode(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// inTx runs fn in a transaction and commits it.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
