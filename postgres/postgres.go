@@ -34,6 +34,10 @@ var migrationFiles embed.FS
 // migrations when several processes start at once ("wgmigrat").
 const migrationLockKey = 0x77676d6967726174
 
+// ListenerApplicationName is the application_name of the notice listeners'
+// dedicated connections, as seen in pg_stat_activity.
+const ListenerApplicationName = "walletgate notice listener"
+
 // Options tunes a Store. Zero fields take the defaults named on each.
 type Options struct {
 	// MaxConns is the pool size (default 8).
@@ -104,6 +108,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	listenConfig := cfg.ConnConfig.Copy()
 	delete(listenConfig.RuntimeParams, "statement_timeout")
+	// Named so operators (and tests) can tell the listeners apart.
+	listenConfig.RuntimeParams["application_name"] = ListenerApplicationName
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
