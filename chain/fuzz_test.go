@@ -31,7 +31,14 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	// Every coin as shipped, plus Bitweb with both config switches flipped.
 	coins := Coins()
+	off, none := false, []LegacyVersion{}
+	strict, err := coins[0].WithOverrides(Overrides{AcceptUpperBech32: &off, LegacyVersions: &none})
+	if err != nil {
+		f.Fatal(err)
+	}
+	coins = append(coins, strict)
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, p := range coins {
 			a, err := p.Decode(s)
