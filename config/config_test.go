@@ -186,6 +186,7 @@ func TestYAMLProblems(t *testing.T) {
 		{"wrong type", "server: {port: abc}\ncoins: {bitweb: {backend: {type: 'null'}}}\n", []string{"cannot unmarshal"}},
 		{"bad duration", "coins:\n  btc:\n    backend: {type: node, url: 'http://x:1/', timeout: soon}\n", []string{"not a duration"}},
 		{"default coin not configured", "default_coin: ltc\ncoins: {btc: {backend: {type: 'null'}}}\n", []string{`default_coin: "ltc" is not among`}},
+		{"unknown network", "coins:\n  doge:\n    network: signet\n    backend: {type: 'null'}\n", []string{"f.yaml: coins.doge.network:", "signet"}},
 		{"syntax", "coins: [\n", []string{"f.yaml: yaml:"}},
 		{"not a mapping", "- a\n- b\n", []string{"the top level must be a mapping"}},
 		{"bad legacy byte", "coins:\n  bitweb:\n    legacy_versions: {p2pkh: [300]}\n    backend: {type: 'null'}\n", []string{"version byte 300 is not 0..255"}},

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/walletgate/walletgate/chain"
 )
 
 // Variables read besides the Bitweb server's own.
@@ -227,6 +229,11 @@ func validate(cfg *Config, path string) Problems {
 		}
 		if c.Network == "" {
 			c.Network = "mainnet"
+		}
+		if slices.Contains(KnownCoins(), c.Name) {
+			if _, err := chain.Lookup(c.Name, c.Network); err != nil {
+				probs.add(src, key+".network", "%v", err)
+			}
 		}
 		if c.FixedFeeSatoshis < 0 {
 			probs.add(src, key+".fixed_fee_satoshis", "must not be negative")
