@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/wallet"
@@ -344,6 +345,24 @@ func TestMountedUnderPrefix(t *testing.T) {
 		mux.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
 		if rec.Code != 200 || rec.Body.String() != ok(`{"blocks":1234}`) {
 			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestStalledBackendTimesOut: a backend that never answers costs the client
+// RequestTimeout and a 503, not a hang.
+func TestStalledBackendTimesOut(t *testing.T) {
+	fb := wallettest.New()
+	svc := wallet.New(fb, wallet.Config{})
+	defer svc.Close()
+	h := New(svc, testDecoder, Config{RequestTimeout: 30 * time.Millisecond}, nil)
+	release := fb.Hold()
+	defer release()
+	for _, target := range []string{"/info", "/balance/" + addrE, "/history/" + addrE, "/tx/" + txA} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		if rec.Code != 503 || rec.Body.String() != fail("503", "timed out") {
+			t.Errorf("%s on a stalled backend: %d %s", target, rec.Code, rec.Body)
 		}
 	}
 }

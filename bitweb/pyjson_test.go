@@ -1,6 +1,7 @@
 package bitweb
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"testing"
@@ -123,4 +124,34 @@ func TestPyRepr(t *testing.T) {
 	if got := electrumErrorText(2, daemon); got != want {
 		t.Errorf("electrumErrorText:\n got %s\nwant %s", got, want)
 	}
+}
+
+// FuzzAppendJSON: any JSON the backend could send re-encodes to valid,
+// pure-ASCII JSON whose keys are sorted, without error.
+func FuzzAppendJSON(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[1.5,"é",null,true]}`, `"😀\u0000"`, `1e400`, `[{"z":{"y":-0}}]`, `0.00001`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		dec := json.NewDecoder(bytes.NewReader(in))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) != nil {
+			return
+		}
+		out, err := appendJSON(nil, v)
+		if err != nil {
+			t.Fatalf("appendJSON(%s): %v", in, err)
+		}
+		for _, c := range out {
+			if c >= 0x80 {
+				t.Fatalf("non-ASCII byte in %q", out)
+			}
+		}
+		// Python writes out-of-range floats as Infinity, which is not JSON;
+		// everything else must parse back.
+		if !bytes.Contains(out, []byte("Infinity")) && !json.Valid(out) {
+			t.Fatalf("invalid JSON %q from %q", out, in)
+		}
+	})
 }
