@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
@@ -74,6 +75,7 @@ func params(args ...any) json.RawMessage {
 type outcome struct {
 	result json.RawMessage
 	err    error
+	resent bool // sent again after its connection was lost
 }
 
 // do sends reqs (in batch lines of at most MaxBatch) and returns one
@@ -94,6 +96,7 @@ func (cl *Client) do(ctx context.Context, reqs []request, retryLost bool) []outc
 		todo[i] = i
 	}
 	backoff := cl.cfg.BackoffMin
+	var after time.Time // latest connection loss seen
 	for len(todo) > 0 {
 		calls := make([]*call, len(todo))
 		for k, i := range todo {
@@ -103,7 +106,7 @@ func (cl *Client) do(ctx context.Context, reqs []request, retryLost bool) []outc
 		for start := 0; start < len(calls); start += cl.cfg.MaxBatch {
 			end := min(start+cl.cfg.MaxBatch, len(calls))
 			if submitErr == nil {
-				submitErr = cl.pool.submit(ctx, &job{calls: calls[start:end]})
+				submitErr = cl.pool.submit(ctx, &job{ctx: ctx, calls: calls[start:end], after: after})
 			}
 			if submitErr != nil {
 				for _, c := range calls[start:end] {
@@ -117,16 +120,19 @@ func (cl *Client) do(ctx context.Context, reqs []request, retryLost bool) []outc
 			err := calls[k].wait(ctx)
 			switch {
 			case err == nil:
-				out[i] = outcome{result: calls[k].result}
+				out[i] = outcome{result: calls[k].result, resent: lostTries[i] > 0}
 			case errors.Is(err, errConnLost) && retryLost && lostTries[i] == 0:
 				lostTries[i]++
 				next = append(next, i)
+				after = time.Now()
 			case isBusy(err) && busyTries[i] < cl.cfg.MaxRetries:
 				busyTries[i]++
 				next = append(next, i)
 				sleep = true
+			case errors.Is(err, context.DeadlineExceeded):
+				out[i] = outcome{err: cl.unavailable(reqs[i].method, err)}
 			default:
-				out[i] = outcome{err: cl.mapErr(reqs[i].method, err)}
+				out[i] = outcome{err: cl.mapErr(reqs[i].method, err), resent: lostTries[i] > 0}
 			}
 		}
 		if sleep {
@@ -393,15 +399,10 @@ func (cl *Client) Broadcast(ctx context.Context, rawHex string) (string, error) 
 		return "", walletgate.Errorf(walletgate.EInvalid, "raw transaction is not hex (%d characters)", len(rawHex))
 	}
 	reqs := []request{{method: "blockchain.transaction.broadcast", params: params(rawHex)}}
-	o := cl.do(ctx, reqs, false)[0]
-	retried := false
-	if errors.Is(o.err, errConnLost) {
-		retried = true
-		o = cl.do(ctx, reqs, false)[0]
-	}
+	o := cl.do(ctx, reqs, true)[0]
 	if o.err != nil {
 		var re *walletgate.RPCError
-		if retried && errors.As(o.err, &re) && alreadyKnown(re.Message) {
+		if o.resent && errors.As(o.err, &re) && alreadyKnown(re.Message) {
 			var tx wire.MsgTx
 			if err := tx.Deserialize(bytes.NewReader(raw)); err == nil {
 				return tx.TxHash().String(), nil

@@ -57,13 +57,10 @@ type Config struct {
 	FlushBytes int
 	// NoFlushFiller turns off the flush filler: by default a batch sent on a
 	// connection the server would hold (busy, or answered within FlushHold)
-	// whose replies would be under FlushBytes gets one extra
-	// blockchain.block.headers(0, FillerHeaders) item so that the reply
-	// alone releases the server's buffer at once.
+	// whose replies would be under FlushBytes gets a few extra
+	// blockchain.block.header(0) items (about 200 bytes of reply each) so
+	// that its reply alone releases the server's buffer at once.
 	NoFlushFiller bool
-	// FillerHeaders is the header count of the filler (default 8 = 1280 hex
-	// characters).
-	FillerHeaders int
 }
 
 // Defaults returns c with every zero setting replaced by its default.
@@ -99,7 +96,6 @@ func (c Config) Defaults() Config {
 	}
 	def(&c.FlushHold, time.Second)
 	defi(&c.FlushBytes, 1024)
-	defi(&c.FillerHeaders, 8)
 	return c
 }
 
@@ -135,7 +131,7 @@ func (c Config) Validate() error {
 	for _, p := range []struct {
 		name string
 		v    int
-	}{{"pool size", c.PoolSize}, {"max in-flight", c.MaxInFlight}, {"max batch", c.MaxBatch}, {"max line", c.MaxLine}, {"flush bytes", c.FlushBytes}, {"filler headers", c.FillerHeaders}} {
+	}{{"pool size", c.PoolSize}, {"max in-flight", c.MaxInFlight}, {"max batch", c.MaxBatch}, {"max line", c.MaxLine}, {"flush bytes", c.FlushBytes}} {
 		if p.v < 1 {
 			bad("electrum: %s must be at least 1, got %d", p.name, p.v)
 		}

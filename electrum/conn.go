@@ -91,6 +91,7 @@ type conn struct {
 	pending map[uint64]*call
 	closed  bool
 	cause   error
+	born    time.Time
 	done    chan struct{}
 	slots   chan struct{}
 	wg      sync.WaitGroup
@@ -125,9 +126,9 @@ func dial(ctx context.Context, cfg *Config, log *slog.Logger, onNotify func(stri
 		nc.Close()
 		return nil, err
 	}
-	now := time.Now().UnixNano()
-	c.lastSend.Store(now)
-	c.lastRecv.Store(now)
+	c.born = time.Now()
+	c.lastSend.Store(c.born.UnixNano())
+	c.lastRecv.Store(c.born.UnixNano())
 	c.wg.Add(2)
 	go c.readLoop(br)
 	go c.housekeep()
@@ -179,6 +180,9 @@ func (c *conn) negotiate(ctx context.Context, br *bufio.Reader) error {
 func readLine(br *bufio.Reader, max int) ([]byte, error) {
 	frag, err := br.ReadSlice('\n')
 	if err == nil {
+		if len(frag) > max+1 {
+			return nil, errLineTooLong
+		}
 		return frag, nil
 	}
 	var line []byte
@@ -297,40 +301,46 @@ func (c *conn) inFlight() int {
 	return len(c.pending)
 }
 
-// Expected reply sizes (bytes) by method, to judge whether a batch's
-// replies will reach the server's flush threshold on their own.
+// Smallest plausible reply sizes (bytes) by method; unknown methods count
+// as 40. Underestimating only costs an unneeded filler; overestimating
+// would let the server hold a reply.
 var replySize = map[string]int{
-	"blockchain.scripthash.get_balance": 80,
-	"server.ping":                       40,
-	"blockchain.headers.subscribe":      230,
-	"blockchain.scripthash.subscribe":   110,
+	"blockchain.scripthash.get_balance": 60,
+	"server.ping":                       36,
+	"blockchain.headers.subscribe":      200,
+	"blockchain.scripthash.subscribe":   100,
+	"blockchain.transaction.get":        150,
+	"blockchain.block.header":           fillerReply,
 }
 
-// needsFiller reports whether the server would hold the replies to calls:
-// it sent to us within FlushHold, or replies are still owed (their flush
-// will count as a recent send), and the calls' replies are small.
-func (c *conn) needsFiller(calls []*call) bool {
+// fillerReply is the reply size of blockchain.block.header(0): 160 hex
+// characters in the reply envelope.
+const fillerReply = 195
+
+// fillerCount returns how many blockchain.block.header(0) items calls need
+// so that their batch reply releases the server's flush buffer at once, 0
+// when the server would not hold the reply: it has not sent to us within
+// FlushHold and owes us nothing (the flush of those replies would count as
+// a recent send), or the replies are big enough on their own.
+func (c *conn) fillerCount(calls []*call) int {
 	if c.cfg.NoFlushFiller {
-		return false
+		return 0
 	}
-	quiet := time.Since(time.Unix(0, c.lastRecv.Load())) > c.cfg.FlushHold && c.inFlight() == 0
-	if quiet {
-		return false
+	if time.Since(time.Unix(0, c.lastRecv.Load())) > c.cfg.FlushHold && c.inFlight() == 0 {
+		return 0
 	}
-	size := 0
+	size := 2 // the batch brackets
 	for _, cl := range calls {
-		if n, ok := replySize[cl.method]; ok {
-			size += n
-		} else {
-			size += 300
+		n, ok := replySize[cl.method]
+		if !ok {
+			n = 40
 		}
+		size += n + 2
 	}
-	return size < c.cfg.FlushBytes
-}
-
-func (c *conn) fillerCall() *call {
-	params := json.RawMessage(`[0,` + strconv.Itoa(c.cfg.FillerHeaders) + `]`)
-	return newCall(nil, "blockchain.block.headers", params)
+	if size >= c.cfg.FlushBytes {
+		return 0
+	}
+	return (c.cfg.FlushBytes - size + fillerReply + 1) / (fillerReply + 2)
 }
 
 // send writes calls as one line (a batch when more than one), registering
@@ -338,8 +348,10 @@ func (c *conn) fillerCall() *call {
 // caller has already acquired. Calls whose connection is gone finish with
 // errConnLost.
 func (c *conn) send(calls []*call, slot, filler bool) {
-	if filler && c.needsFiller(calls) {
-		calls = append(calls, c.fillerCall())
+	if filler {
+		for n := c.fillerCount(calls); n > 0; n-- {
+			calls = append(calls, newCall(nil, "blockchain.block.header", json.RawMessage("[0]")))
+		}
 	}
 	f := &flight{remaining: len(calls), slot: slot}
 	c.wmu.Lock()
@@ -384,6 +396,12 @@ func (c *conn) send(calls []*call, slot, filler bool) {
 		return
 	}
 	c.lastSend.Store(time.Now().UnixNano())
+}
+
+// provenSince reports whether c is known to work after t: it was made, or
+// heard from, later.
+func (c *conn) provenSince(t time.Time) bool {
+	return c.born.After(t) || c.lastRecv.Load() > t.UnixNano()
 }
 
 // roundTrip sends calls outside the pool's slots (subscriber, pings) and

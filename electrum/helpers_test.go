@@ -122,3 +122,11 @@ func txHexOf(tx *wire.MsgTx) string {
 	_ = tx.Serialize(&b)
 	return hex.EncodeToString(b.Bytes())
 }
+
+// testTx returns a transaction paying value to pkScript from an invented input.
+func testTx(pkScript []byte, value int64) *wire.MsgTx {
+	tx := wire.NewMsgTx(2)
+	tx.AddTxIn(wire.NewTxIn(&wire.OutPoint{Index: 9}, nil, nil))
+	tx.AddTxOut(wire.NewTxOut(value, pkScript))
+	return tx
+}

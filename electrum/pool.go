@@ -12,7 +12,13 @@ import (
 
 // job is calls that must travel in one line (a caller's batch).
 type job struct {
+	ctx   context.Context
 	calls []*call
+	// after is set on a retry after a lost connection: the job goes only
+	// to a connection proven to work after this time, so a retry is not
+	// lost again on another connection that the same server restart killed
+	// but whose reader has not noticed yet.
+	after time.Time
 }
 
 // pool keeps PoolSize connections. Callers hand jobs to an unbuffered
@@ -149,30 +155,71 @@ func (p *pool) serve(c *conn) {
 				return
 			}
 		}
-		var calls []*call
+		var jobs []*job
 		select {
 		case j := <-p.work:
-			calls = live(calls, j.calls)
+			jobs = append(jobs, j)
 		case <-c.done:
 			<-c.slots
 			return
 		case <-p.ctx.Done():
 			return
 		}
+		n := len(jobs[0].calls)
 	drain:
-		for len(calls) < p.cfg.MaxBatch {
+		for n < p.cfg.MaxBatch {
 			select {
 			case j := <-p.work:
-				calls = live(calls, j.calls)
+				jobs = append(jobs, j)
+				n += len(j.calls)
 			default:
 				break drain
 			}
+		}
+		if !p.prove(c, jobs) {
+			<-c.slots
+			for _, j := range jobs {
+				p.wg.Add(1)
+				go p.resubmit(j)
+			}
+			continue
+		}
+		var calls []*call
+		for _, j := range jobs {
+			calls = live(calls, j.calls)
 		}
 		if len(calls) == 0 {
 			<-c.slots
 			continue
 		}
 		c.send(calls, true, true)
+	}
+}
+
+// prove makes sure c works before it carries retried jobs: unless c is
+// known to work after the latest failure they saw, it must answer a ping.
+func (p *pool) prove(c *conn, jobs []*job) bool {
+	var after time.Time
+	var ctx context.Context
+	for _, j := range jobs {
+		if j.after.After(after) {
+			after, ctx = j.after, j.ctx
+		}
+	}
+	if after.IsZero() || c.provenSince(after) {
+		return true
+	}
+	return c.roundTrip(ctx, newCall(ctx, "server.ping", nil)) == nil
+}
+
+// resubmit hands j back to the pool after the connection that took it
+// turned out dead.
+func (p *pool) resubmit(j *job) {
+	defer p.wg.Done()
+	if err := p.submit(j.ctx, j); err != nil {
+		for _, cl := range j.calls {
+			cl.finish(nil, err)
+		}
 	}
 }
 

@@ -59,7 +59,7 @@ func (s *session) dispatch(req *request) ([]byte, bool) {
 	}
 	isNotification := len(req.ID) == 0
 	if req.Method != "server.version" {
-		switch code := srv.takeInjected(); code {
+		switch code := srv.takeInjected(req.Method); code {
 		case 0:
 		case CodeExcessive:
 			return errorReply(req.ID, code, "excessive resource usage"), true

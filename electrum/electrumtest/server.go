@@ -105,6 +105,7 @@ type Server struct {
 	reorderBuf []heldReply
 	injectCode int
 	injectLeft int
+	injectFor  map[string]bool
 	extraPad   atomic.Int64
 }
 
@@ -296,12 +297,19 @@ func (s *Server) Reorder(n int) {
 // ExtraPadding adds n spaces before the final brace of every message.
 func (s *Server) ExtraPadding(n int) { s.extraPad.Store(int64(n)) }
 
-// InjectError answers the next k requests (other than server.version) with
-// code: -101 (excessive resource usage, then disconnect) or -102 (server
-// busy), or any other code with a generic message.
-func (s *Server) InjectError(code, k int) {
+// InjectError answers the next k requests of methods (any method but
+// server.version when none are named) with code: -101 (excessive resource
+// usage, then disconnect) or -102 (server busy), or any other code with a
+// generic message.
+func (s *Server) InjectError(code, k int, methods ...string) {
 	s.mu.Lock()
-	s.injectCode, s.injectLeft = code, k
+	s.injectCode, s.injectLeft, s.injectFor = code, k, nil
+	if len(methods) > 0 {
+		s.injectFor = make(map[string]bool)
+		for _, m := range methods {
+			s.injectFor[m] = true
+		}
+	}
 	s.mu.Unlock()
 }
 
@@ -338,10 +346,10 @@ func (s *Server) Restart() error {
 }
 
 // takeInjected returns an injected error for the next request, if any.
-func (s *Server) takeInjected() int {
+func (s *Server) takeInjected(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.injectLeft <= 0 {
+	if s.injectLeft <= 0 || (s.injectFor != nil && !s.injectFor[method]) {
 		return 0
 	}
 	s.injectLeft--
