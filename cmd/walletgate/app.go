@@ -2,12 +2,25 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/bitweb"
+	"github.com/walletgate/walletgate/chain"
 	"github.com/walletgate/walletgate/config"
+	"github.com/walletgate/walletgate/inmem"
+	"github.com/walletgate/walletgate/metrics"
+	"github.com/walletgate/walletgate/peerchannels"
+	"github.com/walletgate/walletgate/postgres"
+	"github.com/walletgate/walletgate/sqlite"
+	"github.com/walletgate/walletgate/wallet"
 )
 
 // app is everything serve builds from the config.
@@ -18,6 +31,16 @@ type app struct {
 	// background tasks run for the life of the server (subscription loops,
 	// ping loops); each returns when its context ends.
 	background []func(ctx context.Context) error
+	coins      map[string]*coinApp
+}
+
+// coinApp is one served coin.
+type coinApp struct {
+	name    string
+	params  *chain.Params
+	backend walletgate.Backend
+	wallet  *wallet.Service
+	rest    http.Handler
 }
 
 type listener struct {
@@ -30,12 +53,151 @@ type closer struct {
 	c    io.Closer
 }
 
-// buildApp wires stores, backends and handlers from cfg.
-func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
-	a := &app{}
+func (a *app) onClose(name string, c io.Closer) { a.closers = append(a.closers, closer{name, c}) }
+
+// buildApp wires stores, backends and handlers from cfg. On error it closes
+// what it had opened.
+func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app, err error) {
+	a := &app{coins: map[string]*coinApp{}}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	m := metrics.New()
 	mux := healthMux()
+	mux.Handle("GET /metrics", m.Handler())
+
+	store, notifier, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.onClose("store", store)
+
+	for _, c := range cfg.Coins {
+		ca, err := buildCoin(ctx, c, log)
+		if err != nil {
+			return nil, err
+		}
+		a.coins[c.Name] = ca
+		a.onClose("backend "+c.Name, ca.backend)
+		a.onClose("wallet "+c.Name, ca.wallet)
+		mux.Handle("/v1/"+c.Name+"/", m.Wrap("bitweb", http.StripPrefix("/v1/"+c.Name, ca.rest)))
+	}
+
+	var root http.Handler = a.coins[cfg.DefaultCoin].rest
+	root = m.Wrap("bitweb", root)
+	if cfg.PeerChannels.Enabled {
+		pcfg, err := peerchannels.ConfigFromEnv(cfg.Lookup)
+		if err != nil {
+			return nil, fmt.Errorf("peer channels: %w", err)
+		}
+		pc, err := peerchannels.New(pcfg, store, notifier, log.With("surface", "peerchannels"))
+		if err != nil {
+			return nil, fmt.Errorf("peer channels: %w", err)
+		}
+		a.background = append(a.background, pc.Run)
+		ph := m.Wrap("peerchannels", pc.Handler())
+		if cfg.PeerChannels.Listen != "" {
+			a.extra = append(a.extra, listener{"peerchannels", cfg.PeerChannels.Listen, ph})
+		} else {
+			root = splitPeerChannels(ph, root)
+		}
+	}
+	mux.Handle("/", root)
 	a.main = mux
 	return a, nil
+}
+
+// splitPeerChannels sends the ElectrumSV paths (/api/v1/… and the bare /
+// liveness text) to pc and everything else to the wallet API.
+func splitPeerChannels(pc, rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/api/v1/") {
+			pc.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
+}
+
+// storeCloser is a ChannelStore that can be closed.
+type storeCloser interface {
+	walletgate.ChannelStore
+	io.Closer
+}
+
+// openStore opens PostgreSQL when DATABASE_URL says so, else SQLite under
+// the data directory, and the matching cross-process notifier.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storeCloser, walletgate.ChannelNotifier, error) {
+	u := cfg.Database.URL
+	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		st, err := postgres.Open(ctx, u, postgres.Options{Logger: log.With("store", "postgres")})
+		if err != nil {
+			return nil, nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		log.Info("store", "kind", "postgres")
+		return st, st.Notifier(), nil
+	}
+	path := strings.TrimPrefix(u, "sqlite:")
+	if path == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
+		}
+		path = cfg.DataPath("walletgate.sqlite")
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open SQLite store %s: %w", path, err)
+	}
+	log.Info("store", "kind", "sqlite", "path", path)
+	return st, inmem.NewChannelNotifier(), nil
+}
+
+// sinkSwitch forwards backend events to a sink set after the backend is
+// built: the wallet service needs the backend, and the backend needs a sink.
+type sinkSwitch struct {
+	to atomic.Pointer[walletgate.EventSink]
+}
+
+func (s *sinkSwitch) Publish(ev walletgate.Event) {
+	if p := s.to.Load(); p != nil {
+		(*p).Publish(ev)
+	}
+}
+
+func (s *sinkSwitch) set(sink walletgate.EventSink) { s.to.Store(&sink) }
+
+// buildCoin builds one coin's address rules, backend, wallet service and
+// REST handler.
+func buildCoin(ctx context.Context, c config.Coin, log *slog.Logger) (*coinApp, error) {
+	params, err := chain.Lookup(c.Name, c.Network)
+	if err != nil {
+		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
+	}
+	if params, err = applyOverrides(params, c); err != nil {
+		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
+	}
+	sink := &sinkSwitch{}
+	clog := log.With("coin", c.Name)
+	backend, err := openBackend(ctx, c, sink, clog)
+	if err != nil {
+		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
+	}
+	svc := wallet.New(backend, wallet.Config{FetchTimeout: c.Backend.Timeout.D()})
+	sink.set(svc)
+	dec := bitweb.AddressDecoderFunc(func(addr string) ([]byte, error) {
+		a, err := params.Decode(addr)
+		if err != nil {
+			return nil, err
+		}
+		return a.Script, nil
+	})
+	rest := bitweb.New(svc, dec, bitweb.Config{
+		FixedFeeSatoshis: c.FixedFeeSatoshis,
+		RequestTimeout:   c.Backend.Timeout.D(),
+	}, clog.With("surface", "bitweb"))
+	return &coinApp{name: c.Name, params: params, backend: backend, wallet: svc, rest: rest}, nil
 }
 
 // startBackground runs the app's background tasks; the returned group's
