@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chain"
 	"github.com/walletgate/walletgate/wallet"
 )
 
@@ -269,4 +270,16 @@ func (h *Handler) script(addr string) (wallet.Script, error) {
 		return wallet.Script{}, walletgate.WrapError(walletgate.EInvalid, err, "%s", msg)
 	}
 	return wallet.NewScript(spk), nil
+}
+
+// ChainDecoder decodes addresses with a coin's parameters from the chain
+// registry; its errors carry the original's texts.
+func ChainDecoder(p *chain.Params) AddressDecoder {
+	return AddressDecoderFunc(func(addr string) ([]byte, error) {
+		a, err := p.Decode(addr)
+		if err != nil {
+			return nil, err
+		}
+		return a.Script, nil
+	})
 }

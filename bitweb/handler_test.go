@@ -1,7 +1,6 @@
 package bitweb
 
 import (
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chain"
 	"github.com/walletgate/walletgate/wallet"
 	"github.com/walletgate/walletgate/wallet/wallettest"
 )
@@ -33,20 +33,14 @@ const (
 	txX = "ee00000000000000000000000000000000000000000000000000000000000009"
 )
 
-// testDecoder knows the spec's vectors and answers others with the codec's
-// error texts.
-var testDecoder = AddressDecoderFunc(func(addr string) ([]byte, error) {
-	switch strings.ToLower(addr) {
-	case strings.ToLower(addrE):
-		return hex.DecodeString(spkE)
-	case addrW:
-		return hex.DecodeString(spkW)
+// testDecoder is the real Bitweb mainnet codec from the chain registry.
+var testDecoder = func() AddressDecoder {
+	p, err := chain.Lookup("bitweb", "mainnet")
+	if err != nil {
+		panic(err)
 	}
-	if addr == addrBT {
-		return nil, walletgate.Errorf(walletgate.EInvalid, "Unknown version byte 0x00: '%s'", addr)
-	}
-	return nil, errors.New("Invalid base58check address '" + addr + "': Invalid checksum")
-})
+	return ChainDecoder(p)
+}()
 
 type fixture struct {
 	fb  *wallettest.Backend
@@ -122,7 +116,9 @@ func TestGolden(t *testing.T) {
 		{"fee", "GET", "/fee", 200, ok(`{"feerate":10000}`)},
 		{"balance", "GET", "/balance/" + addrE, 200, ok(`{"balance":150,"confirmed":200,"unconfirmed":-50}`)},
 		{"balance unknown script is zero", "GET", "/balance/" + addrW, 200, ok(`{"balance":0,"confirmed":0,"unconfirmed":0}`)},
-		{"balance mixed-case bech32", "GET", "/balance/WEB1qvt5s0v2uhuna2sjnn84ldu8m2r4m3rccdtjcse", 200, ok(`{"balance":0,"confirmed":0,"unconfirmed":0}`)},
+		{"balance upper-case bech32", "GET", "/balance/" + strings.ToUpper(addrW), 200, ok(`{"balance":0,"confirmed":0,"unconfirmed":0}`)},
+		{"balance legacy 0x42", "GET", "/balance/TiKoNBKPwJrUeKDvy5ShTc3Mt4vN6f6yBG", 200, ok(`{"balance":150,"confirmed":200,"unconfirmed":-50}`)},
+		{"balance mixed-case bech32", "GET", "/balance/WEB1qvt5s0v2uhuna2sjnn84ldu8m2r4m3rccdtjcse", 400, fail("400", "Mixed-case bech32 address (use all lower or all upper case): 'WEB1qvt5s0v2uhuna2sjnn84ldu8m2r4m3rccdtjcse'")},
 		{"balance short", "GET", "/balance/abc", 400, fail("400", badAddr)},
 		{"balance 91 chars", "GET", "/balance/" + strings.Repeat("a", 91), 400, fail("400", badAddr)},
 		{"balance non-alnum", "GET", "/balance/" + addrE[:30] + "-", 400, fail("400", badAddr)},

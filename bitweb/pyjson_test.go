@@ -98,7 +98,7 @@ func TestAppendJSON(t *testing.T) {
 	}
 }
 
-func TestPyRepr(t *testing.T) {
+func TestElectrumErrorText(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"abc", `'abc'`},
 		{"", `''`},
@@ -115,8 +115,8 @@ func TestPyRepr(t *testing.T) {
 		{"\U000e0001", `'\U000e0001'`},
 	}
 	for _, tt := range tests {
-		if got := pyRepr(tt.in); got != tt.want {
-			t.Errorf("pyRepr(%q) = %s, want %s", tt.in, got, tt.want)
+		if got := electrumErrorText(1, tt.in); got != "ElectrumX error: {'code': 1, 'message': "+tt.want+"}" {
+			t.Errorf("electrumErrorText(1, %q) = %s, want message %s", tt.in, got, tt.want)
 		}
 	}
 	const daemon = "daemon error: DaemonError({'code': -5, 'message': 'No such mempool or blockchain transaction. Use gettransaction for wallet transactions.'})"

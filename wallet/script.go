@@ -1,10 +1,10 @@
 package wallet
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chain"
 )
 
 // Script is a decoded output script: its scriptPubKey as lowercase hex
@@ -17,15 +17,5 @@ type Script struct {
 
 // NewScript builds a Script from raw scriptPubKey bytes.
 func NewScript(spk []byte) Script {
-	return Script{Hex: hex.EncodeToString(spk), Hash: ScriptHashOf(spk)}
-}
-
-// ScriptHashOf returns the Electrum script hash of a scriptPubKey:
-// SHA-256, byte-reversed, lowercase hex.
-func ScriptHashOf(spk []byte) walletgate.ScriptHash {
-	sum := sha256.Sum256(spk)
-	for i, j := 0, len(sum)-1; i < j; i, j = i+1, j-1 {
-		sum[i], sum[j] = sum[j], sum[i]
-	}
-	return walletgate.ScriptHash(hex.EncodeToString(sum[:]))
+	return Script{Hex: hex.EncodeToString(spk), Hash: walletgate.ScriptHash(chain.ScriptHash(spk))}
 }
