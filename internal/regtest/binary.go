@@ -133,7 +133,7 @@ func installToCache(ctx context.Context) (string, error) {
 	}
 	// Run outside the module (in the cache dir) so the module's go.mod
 	// plays no part; GOBIN puts the binary where we look for it.
-	env := []string{"GOBIN=" + dir, "GOFLAGS=-mod=mod"}
+	env := []string{"GOBIN=" + dir}
 	if _, err := runGo(ctx, dir, env, gocmd, "install", btcdPackage+"@"+btcdVersion); err != nil {
 		return "", err
 	}

@@ -298,6 +298,7 @@ func (n *Node) launchOnce() error {
 	cmd.Dir = n.dir
 	cmd.Env = append(os.Environ(), "HOME="+filepath.Join(n.dir, "home"))
 	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return fmt.Errorf("start %s: %w", n.bin, err)

@@ -86,6 +86,10 @@ func TestStartWithoutBlocks(t *testing.T) {
 	if _, err := n.Generate(ctx, 0); err == nil {
 		t.Fatal("Generate(0) succeeded, want an error")
 	}
+	// The log tail shown on failure is btcd's own output.
+	if tail := n.logTail(); !strings.Contains(tail, "RPC server listening on "+n.RPCHost()) {
+		t.Fatalf("log tail lacks btcd's RPC start line:\n%s", tail)
+	}
 }
 
 func TestCallErrors(t *testing.T) {
