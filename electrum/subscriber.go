@@ -125,8 +125,12 @@ func (s *subscriber) resync(c *conn) error {
 
 	s.mu.Lock()
 	hashes := make([]walletgate.ScriptHash, 0, len(s.subs))
-	for sh := range s.subs {
-		hashes = append(hashes, sh)
+	for sh, sb := range s.subs {
+		select {
+		case <-sb.ready:
+			hashes = append(hashes, sh)
+		default: // its own Subscribe sends it once this connection is up
+		}
 	}
 	s.mu.Unlock()
 	for start := 0; start < len(hashes); start += s.cfg.MaxBatch {

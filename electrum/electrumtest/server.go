@@ -174,15 +174,17 @@ func (s *Server) accept(ln net.Listener) {
 func (s *Server) watch() {
 	defer s.wg.Done()
 	for {
+		// Take the channel before the snapshot, so a change between the two
+		// wakes the next round instead of being missed.
 		ch := s.state.Changed()
+		idx := s.state.Snapshot()
+		for _, ss := range s.sessionList() {
+			ss.notify(idx)
+		}
 		select {
 		case <-s.stop:
 			return
 		case <-ch:
-		}
-		idx := s.state.Snapshot()
-		for _, ss := range s.sessionList() {
-			ss.notify(idx)
 		}
 	}
 }
