@@ -66,6 +66,7 @@ require (
 	github.com/zishang520/socket.io/servers/engine/v3 v3.0.2 // indirect
 	github.com/zishang520/socket.io/servers/socket/v3 v3.0.2 // indirect
 	github.com/zishang520/socket.io/v3 v3.0.2 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
