@@ -12,10 +12,11 @@ import (
 	"github.com/walletgate/walletgate"
 )
 
-// WriteMessage implements walletgate.ChannelStore. The channel row is
-// locked FOR NO KEY UPDATE for the whole transaction, so the rule checks,
-// the new head sequence and the state rows all belong to one writer at a
-// time, across every process on the database.
+// WriteMessage implements walletgate.ChannelStore. The whole write is one
+// call of walletgate_write_message (migration 0001), which locks the channel
+// row FOR NO KEY UPDATE until it commits: the rule checks, the new head
+// sequence and the state rows belong to one writer at a time, across every
+// process on the database, and the lock is held for one round trip only.
 func (s *Store) WriteMessage(ctx context.Context, m walletgate.NewMessage) (walletgate.Message, error) {
 	received := m.Received
 	if received.IsZero() {
@@ -26,55 +27,28 @@ func (s *Store) WriteMessage(ctx context.Context, m walletgate.NewMessage) (wall
 	if payload == nil {
 		payload = []byte{} // NOT NULL column; an empty payload stays empty
 	}
-	var msg walletgate.Message
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var locked, sequenced, unread bool
-		var writerChannel *int64
-		err := tx.QueryRow(ctx, `SELECT b.locked, b.sequenced, t.msg_box_id,
-				b.sequenced AND EXISTS (SELECT 1 FROM message_status
-					WHERE token_id = $1 AND NOT isread AND NOT isdeleted)
-			FROM msg_box b LEFT JOIN msg_box_api_token t ON t.id = $1
-			WHERE b.id = $2 FOR NO KEY UPDATE OF b`, m.TokenID, m.ChannelID).
-			Scan(&locked, &sequenced, &writerChannel, &unread)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(err, "channel %d not found", m.ChannelID)
-		}
-		if err != nil {
-			return fmt.Errorf("lock channel %d: %w", m.ChannelID, err)
-		}
-		if writerChannel == nil || *writerChannel != m.ChannelID {
-			return walletgate.Errorf(walletgate.ENotFound, "token %d not found on channel %d", m.TokenID, m.ChannelID)
-		}
-		if locked {
-			return walletgate.Errorf(walletgate.EConflict, reasonLocked)
-		}
-		if unread {
-			return walletgate.Errorf(walletgate.EConflict, reasonSequencing)
-		}
-		var seq int64
-		err = tx.QueryRow(ctx, `WITH h AS (
-				UPDATE msg_box SET head_seq = head_seq + 1 WHERE id = $1 RETURNING head_seq
-			), m AS (
-				INSERT INTO message (fromtoken, msg_box_id, seq, receivedts, contenttype, payload)
-				SELECT $2, $1, h.head_seq, $3, $4, $5 FROM h RETURNING id, seq
-			), st AS (
-				INSERT INTO message_status (token_id, message_id, isread, isdeleted)
-				SELECT t.id, m.id, t.id = $2, false FROM m, msg_box_api_token t
-				WHERE t.msg_box_id = $1 AND (t.validto IS NULL OR t.validto >= $6 OR t.id = $2)
-			)
-			SELECT seq FROM m`,
-			m.ChannelID, m.TokenID, received.Unix(), m.ContentType, payload, activeCutoff(received)).Scan(&seq)
-		if err != nil {
-			return fmt.Errorf("insert message of channel %d: %w", m.ChannelID, err)
-		}
-		msg = walletgate.Message{ChannelID: m.ChannelID, Sequence: seq, Received: received,
-			ContentType: m.ContentType, Payload: payload, FromToken: m.TokenID}
-		return nil
-	})
+	var outcome string
+	var seq int64
+	err := s.pool.QueryRow(ctx, `SELECT o_outcome, o_seq FROM walletgate_write_message($1, $2, $3, $4, $5, $6)`,
+		m.ChannelID, m.TokenID, received.Unix(), activeCutoff(received), m.ContentType, payload).Scan(&outcome, &seq)
 	if err != nil {
-		return walletgate.Message{}, fmt.Errorf("postgres: write message: %w", err)
+		return walletgate.Message{}, fmt.Errorf("postgres: write message to channel %d: %w", m.ChannelID, err)
 	}
-	return msg, nil
+	switch outcome {
+	case "ok":
+	case "no_channel":
+		return walletgate.Message{}, walletgate.Errorf(walletgate.ENotFound, "channel %d not found", m.ChannelID)
+	case "no_token":
+		return walletgate.Message{}, walletgate.Errorf(walletgate.ENotFound, "token %d not found on channel %d", m.TokenID, m.ChannelID)
+	case "locked":
+		return walletgate.Message{}, walletgate.Errorf(walletgate.EConflict, reasonLocked)
+	case "sequencing":
+		return walletgate.Message{}, walletgate.Errorf(walletgate.EConflict, reasonSequencing)
+	default:
+		return walletgate.Message{}, walletgate.Errorf(walletgate.EInternal, "postgres: write message to channel %d: unknown outcome %q", m.ChannelID, outcome)
+	}
+	return walletgate.Message{ChannelID: m.ChannelID, Sequence: seq, Received: received,
+		ContentType: m.ContentType, Payload: payload, FromToken: m.TokenID}, nil
 }
 
 // Messages implements walletgate.ChannelStore.

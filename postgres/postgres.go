@@ -40,7 +40,9 @@ const ListenerApplicationName = "walletgate notice listener"
 
 // Options tunes a Store. Zero fields take the defaults named on each.
 type Options struct {
-	// MaxConns is the pool size (default 8).
+	// MaxConns is the pool size (default 16). Each message write holds a
+	// connection until its commit is flushed, so write throughput grows with
+	// it while the server keeps up.
 	MaxConns int32
 	// ConnectTimeout bounds each new connection (default 10s).
 	ConnectTimeout time.Duration
@@ -60,7 +62,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.MaxConns <= 0 {
-		o.MaxConns = 8
+		o.MaxConns = 16
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 10 * time.Second

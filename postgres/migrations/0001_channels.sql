@@ -78,3 +78,55 @@ CREATE TABLE indexer_filtering_registrations_pushdata (
     date_expires     BIGINT NOT NULL,
     UNIQUE (account_id, pushdata_hash)
 );
+
+-- walletgate_write_message is the whole message write in one round trip
+-- (and one implicit transaction), so the channel row lock is held for the
+-- statement and its commit only, not across client round trips. It locks
+-- the channel, applies the reference server's rules in its order, advances
+-- head_seq and stores the message with a state row for every token active
+-- at p_active_cutoff (the writer's own row read). o_outcome is 'ok' or the
+-- rule that refused the write: 'no_channel', 'no_token', 'locked',
+-- 'sequencing'.
+CREATE FUNCTION walletgate_write_message(
+    p_channel BIGINT, p_token BIGINT, p_received BIGINT, p_active_cutoff TIMESTAMPTZ,
+    p_content_type TEXT, p_payload BYTEA)
+RETURNS TABLE (o_outcome TEXT, o_seq BIGINT)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_locked    BOOLEAN;
+    v_sequenced BOOLEAN;
+    v_head      BIGINT;
+    v_box       BIGINT;
+    v_msg       BIGINT;
+BEGIN
+    SELECT b.locked, b.sequenced, b.head_seq INTO v_locked, v_sequenced, v_head
+        FROM msg_box b WHERE b.id = p_channel FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'no_channel'::TEXT, 0::BIGINT;
+        RETURN;
+    END IF;
+    SELECT t.msg_box_id INTO v_box FROM msg_box_api_token t WHERE t.id = p_token;
+    IF v_box IS DISTINCT FROM p_channel THEN
+        RETURN QUERY SELECT 'no_token'::TEXT, 0::BIGINT;
+        RETURN;
+    END IF;
+    IF v_locked THEN
+        RETURN QUERY SELECT 'locked'::TEXT, 0::BIGINT;
+        RETURN;
+    END IF;
+    IF v_sequenced AND EXISTS (SELECT 1 FROM message_status s
+            WHERE s.token_id = p_token AND NOT s.isread AND NOT s.isdeleted) THEN
+        RETURN QUERY SELECT 'sequencing'::TEXT, 0::BIGINT;
+        RETURN;
+    END IF;
+    v_head := v_head + 1;
+    UPDATE msg_box SET head_seq = v_head WHERE id = p_channel;
+    INSERT INTO message (fromtoken, msg_box_id, seq, receivedts, contenttype, payload)
+        VALUES (p_token, p_channel, v_head, p_received, p_content_type, p_payload)
+        RETURNING id INTO v_msg;
+    INSERT INTO message_status (token_id, message_id, isread, isdeleted)
+        SELECT t.id, v_msg, t.id = p_token, false FROM msg_box_api_token t
+        WHERE t.msg_box_id = p_channel AND (t.validto IS NULL OR t.validto >= p_active_cutoff OR t.id = p_token);
+    RETURN QUERY SELECT 'ok'::TEXT, v_head;
+END
+$$;
