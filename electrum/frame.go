@@ -66,7 +66,10 @@ func parseMessage(raw []byte) (message, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return message{}, fmt.Errorf("electrum: bad message: %w", err)
 	}
-	m := message{Method: w.Method, Params: w.Params, Result: w.Result}
+	m := message{Method: w.Method, Result: w.Result}
+	if m.Method != "" {
+		m.Params = w.Params // params mean nothing without a method
+	}
 	if id := bytes.TrimSpace(w.ID); len(id) > 0 && !bytes.Equal(id, []byte("null")) {
 		if n, err := strconv.ParseUint(string(id), 10, 64); err == nil {
 			m.ID, m.HasID = n, true
@@ -74,6 +77,7 @@ func parseMessage(raw []byte) (message, error) {
 	}
 	if e := bytes.TrimSpace(w.Error); len(e) > 0 && !bytes.Equal(e, []byte("null")) {
 		m.Error = parseErrorObject(e)
+		m.Result = nil // an error reply has no result
 	}
 	if m.HasID && m.Error == nil && len(m.Result) == 0 {
 		m.Result = json.RawMessage("null")
