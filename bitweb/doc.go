@@ -13,7 +13,15 @@
 //   - a failed transaction batch in /history is a 503, not a list of
 //     "unknown" entries;
 //   - a chunked /broadcast body over the limit is refused like one with a
-//     large Content-Length.
+//     large Content-Length;
+//   - /tx value_sat is rounded half-even from the exact decimal text, where
+//     the original rounded the float product value*1e8 (they differ only on
+//     sub-satoshi ties such as 0.000000015, which no real output has);
+//   - the `amount` and `limit` parameters accept ASCII digits only (Python
+//     also took other Unicode decimal digits).
+//
+// Config.FixedFeeSatoshis of 0 means "the default" (10,000): a zero fee
+// would make the Bitweb wallet build transactions nodes refuse.
 //
 // The handler routes on the request path it receives, so it can be mounted
 // at "/" or under a prefix with http.StripPrefix.

@@ -154,7 +154,8 @@ func (s *Service) remember(txid string, tx *verboseTx) {
 // Tx returns the daemon's verbose transaction txid as a generic JSON tree
 // (objects are map[string]any, numbers json.Number with their original
 // text) with value_sat added to every vout: round-half-even(value × 1e8),
-// computed exactly from the decimal text. It is never cached: its
+// computed exactly from the decimal text (the original multiplied floats,
+// which differs only on sub-satoshi ties). It is never cached: its
 // confirmations change with every block.
 func (s *Service) Tx(ctx context.Context, txid string) (map[string]any, error) {
 	res, err := s.backend.Transactions(ctx, []string{txid})
