@@ -1,0 +1,86 @@
+package socketio
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config holds the server's settings. Zero fields take the defaults of
+// DefaultConfig, which are the Bitweb server's.
+type Config struct {
+	// Path is where the endpoint is mounted. Default "/socket.io/".
+	Path string
+	// PingInterval is how often the server pings. Default 25 s.
+	PingInterval time.Duration
+	// PingTimeout is how long a pong may take before the connection is
+	// closed. Default 20 s.
+	PingTimeout time.Duration
+	// MaxPayload bounds one message from a client, in bytes. Default 1e6.
+	MaxPayload int64
+	// ConnectTimeout closes a transport that joins no namespace within it.
+	// Default 45 s.
+	ConnectTimeout time.Duration
+	// UpgradeTimeout bounds the polling→websocket upgrade. Default 10 s.
+	UpgradeTimeout time.Duration
+	// SubscribeInterval is the least time between two subscribes of one
+	// socket; a faster one is answered "rate limited". Default 1 s.
+	SubscribeInterval time.Duration
+	// MaxAddresses bounds the addresses of one subscribe or unsubscribe
+	// (the extension's list form). Default 1000.
+	MaxAddresses int
+	// WatchTimeout bounds the backend subscription a subscribe waits for.
+	// Default 15 s.
+	WatchTimeout time.Duration
+	// Logger receives connection problems. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults every zero field of Config takes.
+func DefaultConfig() Config {
+	return Config{
+		Path:              "/socket.io/",
+		PingInterval:      25 * time.Second,
+		PingTimeout:       20 * time.Second,
+		MaxPayload:        1_000_000,
+		ConnectTimeout:    45 * time.Second,
+		UpgradeTimeout:    10 * time.Second,
+		SubscribeInterval: time.Second,
+		MaxAddresses:      1000,
+		WatchTimeout:      15 * time.Second,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Path == "" {
+		c.Path = d.Path
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = d.PingInterval
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = d.PingTimeout
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = d.MaxPayload
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = d.ConnectTimeout
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = d.UpgradeTimeout
+	}
+	if c.SubscribeInterval <= 0 {
+		c.SubscribeInterval = d.SubscribeInterval
+	}
+	if c.MaxAddresses <= 0 {
+		c.MaxAddresses = d.MaxAddresses
+	}
+	if c.WatchTimeout <= 0 {
+		c.WatchTimeout = d.WatchTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

@@ -1,0 +1,37 @@
+// Package socketio serves the Bitweb wallet API server's Socket.IO push at
+// /socket.io/ (spec/bitweb-api.md §4): Socket.IO protocol v5 over
+// Engine.IO v4, websocket and polling with the upgrade between them, built
+// on github.com/zishang520/socket.io (a port of the Node.js server that
+// interoperates with the official socket.io-client 4.x).
+//
+// Events, as the original:
+//
+//	C→S subscribe {address}       one address per socket; a new one replaces the old
+//	S→C subscribed {address}      the stripped input
+//	S→C error {message}           the REST validation texts; "rate limited" for a
+//	                              subscribe within Config.SubscribeInterval of the
+//	                              previous one (invalid attempts count)
+//	S→C balance_changed {balance, confirmed, unconfirmed, pending_out, utxos, height}
+//	                              first to the subscriber, then on every change
+//	S→C block {height}            to every socket
+//
+// A subscribe payload that is not a JSON object is ignored. Differences from
+// the original, all invisible to its client:
+//   - re-subscribing the same address does not leak a reference, and the
+//     backend subscription is dropped when the last socket leaves;
+//   - change pushes carry the last known tip height, never 0;
+//   - a backend failure while subscribing answers error {message} instead of
+//     nothing;
+//   - a client that falls hub.Config.QueueSize pushes behind is sent
+//     error {message} with the reason and disconnected.
+//
+// Extensions: subscribe {addresses:[...]} (at most Config.MaxAddresses) adds
+// addresses without replacing anything; each is confirmed with
+// subscribed {address} (or refused with error {message, address}) and its
+// balance_changed pushes carry an extra "address" key first.
+// unsubscribe {address} or {addresses:[...]} drops subscriptions of either
+// form and is answered with unsubscribed {address} per address.
+//
+// Engine.IO v3 clients (socket.io-client 2.x) are refused with HTTP 400 as
+// Flask-SocketIO does.
+package socketio
