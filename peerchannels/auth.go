@@ -1,6 +1,7 @@
 package peerchannels
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -67,7 +68,7 @@ const (
 // channelAuth is a request's authenticated channel token and its channel.
 type channelAuth struct {
 	token   walletgate.Token
-	channel walletgate.Channel
+	channel channelRef
 }
 
 // authChannel checks a channel token against {id} in the order of the
@@ -97,7 +98,7 @@ func (s *Service) authChannel(w http.ResponseWriter, r *http.Request, tok string
 		writeError(w, http.StatusUnauthorized, "Unauthorized")
 		return channelAuth{}, false
 	}
-	ch, err := s.store.ChannelByExternalID(ctx, r.PathValue("id"))
+	ch, err := s.channelRef(ctx, r.PathValue("id"))
 	if err != nil {
 		if isNotFound(err) {
 			writeError(w, http.StatusUnauthorized, "Unauthorized")
@@ -111,6 +112,20 @@ func (s *Service) authChannel(w http.ResponseWriter, r *http.Request, tok string
 		return channelAuth{}, false
 	}
 	return channelAuth{token: t, channel: ch}, true
+}
+
+// channelRef resolves an external channel id, from the cache when it can.
+func (s *Service) channelRef(ctx context.Context, externalID string) (channelRef, error) {
+	if ref, ok := s.channels.get(externalID); ok {
+		return ref, nil
+	}
+	ch, err := s.store.ChannelByExternalID(ctx, externalID)
+	if err != nil {
+		return channelRef{}, err
+	}
+	ref := channelRef{ID: ch.ID, ExternalID: ch.ExternalID, AccountID: ch.AccountID, Sequenced: ch.Sequenced}
+	s.channels.put(ref)
+	return ref, nil
 }
 
 // ownedChannel loads {id} for the account; a channel of another account is

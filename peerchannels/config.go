@@ -64,6 +64,11 @@ type Config struct {
 	// should send none; the reader discards them).
 	MaxClientFrame int64
 
+	// ChannelCacheSize bounds the cache of channel ids (external id to row
+	// id, owner and sequencing, which never change) that spares each message
+	// request a store read.
+	ChannelCacheSize int
+
 	// Now is the clock (token expiry, retention, timestamps); time.Now when nil.
 	Now func() time.Time
 	// Extra, when set, is called by New with the router so other packages
@@ -87,6 +92,7 @@ const (
 	DefaultWriteTimeout            = 10 * time.Second
 	DefaultSendQueue               = 1024
 	DefaultMaxClientFrame          = 64 << 10
+	DefaultChannelCacheSize        = 10000
 )
 
 // networkNames are the NETWORK values the reference server accepts.
@@ -150,6 +156,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxClientFrame == 0 {
 		c.MaxClientFrame = DefaultMaxClientFrame
 	}
+	if c.ChannelCacheSize == 0 {
+		c.ChannelCacheSize = DefaultChannelCacheSize
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -192,6 +201,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxClientFrame < 1 {
 		errs = append(errs, fmt.Errorf("max client frame %d: must be positive", c.MaxClientFrame))
+	}
+	if c.ChannelCacheSize < 1 {
+		errs = append(errs, fmt.Errorf("channel cache size %d: must be positive", c.ChannelCacheSize))
 	}
 	return errors.Join(errs...)
 }

@@ -173,6 +173,7 @@ func (s *Service) deleteChannel(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, r, err, "")
 		return
 	case ch.AccountID == acct.ID:
+		s.channels.forget(ch.ExternalID)
 		if err := s.store.DeleteChannel(r.Context(), ch.ID); err != nil && !isNotFound(err) {
 			s.writeStoreError(w, r, err, "")
 			return
