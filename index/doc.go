@@ -1,0 +1,44 @@
+// Package index is walletgate's own address index over a bitcoind-family
+// node (Bitcoin Core or btcd): enough to answer every Electrum script-hash
+// query — balance, history, mempool, listunspent, status (§7.3–§7.4 of the
+// Bitweb spec) — plus merkle branches, transaction positions and
+// output-spend lookups, without ElectrumX.
+//
+// # Data
+//
+// One embedded bbolt file holds, per block applied: headers, each block's
+// txids, txid → (height, position), script → history rows keyed by
+// (height, position) so a cursor yields Electrum order, script → unspent
+// outputs in chain order, the unspent set (outpoint → script, value),
+// outpoint → spending input, script → confirmed balance, and an undo log.
+// The undo log is generic: every key a block writes is logged with its
+// previous value, so taking a block back restores exactly what it changed,
+// whatever bucket a future change adds. Undo logs are kept for the last
+// Options.MaxReorgDepth blocks only.
+//
+// The mempool is kept in memory, rebuilt from getrawmempool at start and
+// after each change, as an immutable snapshot swapped in whole: readers
+// never lock, and they skip mempool entries the store has meanwhile
+// confirmed, so a transaction is never counted twice.
+//
+// # Crash safety
+//
+// Each store transaction applies whole blocks together with the tip
+// marker, and bbolt commits with fsync, so after SIGKILL the store is at a
+// block boundary and the next Sync resumes from there.
+//
+// # Following the node
+//
+// Sync compares the stored tip with the node's chain, takes back blocks
+// the node dropped (a reorg of up to MaxReorgDepth), applies new blocks —
+// during catch-up FetchWindow blocks at a time, fetched with getblock hash
+// 0 by FetchParallel requests while the previous window is applied — and
+// refreshes the mempool. Run polls every PollInterval, and at once on
+// Notify (Core's -blocknotify, walletnotify) or on a btcd websocket
+// notification (Options.WebsocketURL).
+//
+// # Why bbolt
+//
+// See STORE below: bbolt and pebble were measured on the index's own
+// write pattern before choosing.
+package index
