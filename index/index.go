@@ -99,11 +99,11 @@ type Index struct {
 	mem  atomic.Pointer[mempool]
 	kick chan struct{}
 
-	syncMu sync.Mutex                         // one sync round at a time; guards memRaw
-	memRaw map[chainhash.Hash]*wire.MsgTx     // mempool txs as fetched, reused across rounds
-	synced atomic.Bool                        // a round has completed
-	nodeH  atomic.Int64                       // the node's height at the last round
-	ready  chan struct{}                      // closed after the first completed round
+	syncMu sync.Mutex                     // one sync round at a time; guards memRaw
+	memRaw map[chainhash.Hash]*wire.MsgTx // mempool txs as fetched, reused across rounds
+	synced atomic.Bool                    // a round has completed
+	nodeH  atomic.Int64                   // the node's height at the last round
+	ready  chan struct{}                  // closed after the first completed round
 	once   sync.Once
 }
 
