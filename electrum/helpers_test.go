@@ -130,3 +130,5 @@ func testTx(pkScript []byte, value int64) *wire.MsgTx {
 	tx.AddTxOut(wire.NewTxOut(value, pkScript))
 	return tx
 }
+
+func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
