@@ -45,10 +45,10 @@ func (c *Conn) Service() *wallet.Service { return c.coin.svc }
 // transport's own name for the subscription: the hub hands it back with
 // every push). The first tag of a script hash makes one wallet.Service
 // watch; more tags, or the same tag again, cost nothing more. Once the watch
-// is in place, announce (if not nil) is called, and then the current balance
-// is queued for this subscription alone; change pushes can reach it only
-// after announce, so a transport can confirm the subscription there first.
-// announce must not block.
+// is in place, announce (if not nil) is called; change pushes can reach the
+// subscription only after announce, so a transport can confirm the
+// subscription there first. announce must not block. Watch pushes nothing
+// itself: call Refresh for the current balance.
 func (c *Conn) Watch(ctx context.Context, script wallet.Script, tag string, announce func()) error {
 	h, sh := c.hub, script.Hash
 	h.mu.Lock()
@@ -69,7 +69,6 @@ func (c *Conn) Watch(ctx context.Context, script wallet.Script, tag string, anno
 			if announce != nil {
 				announce()
 			}
-			h.jobLocked(jobKey{coin: c.coin.name, sh: sh}).addTarget(target{c, tag})
 			h.mu.Unlock()
 			return nil
 		default:
@@ -117,14 +116,21 @@ func (c *Conn) Watch(ctx context.Context, script wallet.Script, tag string, anno
 	}
 	w.conns[c] = struct{}{}
 	close(cw.ready)
-	if !h.closed {
-		j := h.jobLocked(jobKey{coin: c.coin.name, sh: sh})
-		for t := range cw.tags {
-			j.addTarget(target{c, t})
-		}
-	}
 	h.mu.Unlock()
 	return nil
+}
+
+// Refresh queues a push of sh's current balance to the connection's
+// subscription tag alone (the first push after a subscribe). The payload is
+// shared with any change push of sh queued meanwhile.
+func (c *Conn) Refresh(sh walletgate.ScriptHash, tag string) {
+	h := c.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || c.closed || c.coin.watchers[sh] == nil {
+		return
+	}
+	h.jobLocked(jobKey{coin: c.coin.name, sh: sh}).addTarget(target{c, tag})
 }
 
 func (j *job) addTarget(t target) {

@@ -127,6 +127,7 @@ func TestPayloadShapeAndHeight(t *testing.T) {
 	if err := c.Watch(context.Background(), sc, "addr1", func() { announced = true }); err != nil {
 		t.Fatal(err)
 	}
+	c.Refresh(sc.Hash, "addr1")
 	if !announced {
 		t.Fatal("announce not called")
 	}
@@ -173,6 +174,7 @@ func TestOneSubscriptionPerAddress(t *testing.T) {
 			if err := conns[i].Watch(context.Background(), script(i%addrs), fmt.Sprint(i), nil); err != nil {
 				t.Error(err)
 			}
+			conns[i].Refresh(script(i%addrs).Hash, fmt.Sprint(i))
 		})
 	}
 	wg.Wait()
@@ -238,7 +240,8 @@ func TestResubscribeDoesNotLeak(t *testing.T) {
 		if err := c.Watch(ctx, sc, "", nil); err != nil {
 			t.Fatal(err)
 		}
-		s.next(t) // every subscribe gets its initial push
+		c.Refresh(sc.Hash, "")
+		s.next(t)
 	}
 	if n := e.svc.Watching(sc.Hash); n != 1 {
 		t.Fatalf("service watchers = %d after 3 identical subscribes, want 1", n)
@@ -247,7 +250,11 @@ func TestResubscribeDoesNotLeak(t *testing.T) {
 	if err := c.Watch(ctx, sc, "other", nil); err != nil {
 		t.Fatal(err)
 	}
-	s.next(t)
+	c.Refresh(sc.Hash, "other")
+	if p := s.next(t); p.tag != "other" {
+		t.Fatalf("refresh went to tag %q", p.tag)
+	}
+	s.quiet(t)
 	e.svc.Publish(walletgate.Event{Kind: walletgate.EventScriptHash, Coin: coin, ScriptHash: sc.Hash})
 	tags := map[string]bool{s.next(t).tag: true, s.next(t).tag: true}
 	if !tags[""] || !tags["other"] {
@@ -344,6 +351,7 @@ func TestChangesDuringBuildAreNotLost(t *testing.T) {
 	if err := c.Watch(context.Background(), sc, "", nil); err != nil {
 		t.Fatal(err)
 	}
+	c.Refresh(sc.Hash, "")
 	s.next(t)
 	// Hold the backend so the first change's build stalls; publish the
 	// new state meanwhile. The last push must show the final state.

@@ -141,6 +141,7 @@ func (ss *session) onSubscribe(args []any) {
 		ss.emitError(watchError(err))
 		return
 	}
+	ss.conn.Refresh(script.Hash, "")
 	if old := ss.single; old != "" && old != script.Hash {
 		if err := ss.conn.Unwatch(ctx, old, ""); err != nil {
 			ss.srv.cfg.Logger.Warn("socketio: leave previous address", "address", ss.singleAddr, "err", err)
@@ -173,6 +174,7 @@ func (ss *session) subscribeList(list any) {
 			_ = ss.sock.Emit("error", map[string]any{"message": watchError(err), "address": addr})
 			continue
 		}
+		ss.conn.Refresh(script.Hash, addr)
 		ss.multi[addr] = script.Hash
 	}
 }
