@@ -349,16 +349,31 @@ func readFrame(t *testing.T, c *websocket.Conn, timeout time.Duration) (websocke
 	return c.Read(ctx)
 }
 
+// runHandler starts h.Run and returns an idempotent stop that waits for it.
+func runHandler(t *testing.T, h *headers.Handler) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
 func TestTipsWebsocket(t *testing.T) {
 	e := newEnv(t, 3)
 	c := dialTips(t, e)
 	for e.handler.Subscribers() != 1 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.handler.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	stop := runHandler(t, e.handler)
 
 	// The poller's first tip counts as new.
 	typ, frame, err := readFrame(t, c, 5*time.Second)
@@ -415,8 +430,7 @@ func TestTipsWebsocket(t *testing.T) {
 	}
 
 	// Stopping Run closes the sockets with "going away".
-	cancel()
-	<-done
+	stop()
 	_, _, err = readFrame(t, c, 5*time.Second)
 	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("after Run ended: %v", err)
@@ -431,10 +445,7 @@ func TestTipsWebsocketRecovery(t *testing.T) {
 	for e.handler.Subscribers() != 1 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.handler.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runHandler(t, e.handler)
 	if _, _, err := readFrame(t, c, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
