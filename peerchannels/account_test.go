@@ -13,8 +13,8 @@ import (
 
 // Checklist 4: registration with a real signed message, both key
 // encodings, idempotent per key bytes, exactly two keys in the reply.
-func TestRegister(t *testing.T) {
-	e := newEnv(t)
+func e2eRegister(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	k := newKey(t)
 	for _, compressed := range []bool{true, false} {
 		body := keyProof(t, k, compressed, "http://127.0.0.1:55666/api/v1/account/register 2026-11-21T12:00:00")
@@ -45,8 +45,8 @@ func TestRegister(t *testing.T) {
 	}
 }
 
-func TestRegisterErrors(t *testing.T) {
-	e := newEnv(t)
+func e2eRegisterErrors(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	k, other := newKey(t), newKey(t)
 	good := keyProof(t, k, true, "msg")
 	var fields map[string]string
@@ -105,8 +105,8 @@ func TestRegisterErrors(t *testing.T) {
 
 // Checklist 1 (api key part) and 5: GET /api/v1/account by token and by
 // signed body; disabled accounts are refused everywhere.
-func TestGetAccountAndDisabled(t *testing.T) {
-	e := newEnv(t)
+func e2eGetAccountAndDisabled(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	k := newKey(t)
 	r := e.req("POST", "/api/v1/account/register", keyProof(t, k, true, "m"))
 	want(t, "register", r, 200, "")

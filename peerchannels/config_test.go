@@ -3,6 +3,8 @@ package peerchannels
 import (
 	"strings"
 	"testing"
+
+	"github.com/walletgate/walletgate/inmem"
 )
 
 func env2lookup(m map[string]string) func(string) (string, bool) {
@@ -49,10 +51,10 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	if _, err := New(Config{SendQueue: -1}, openSQLite(t), newMemNotifier(), nil); err == nil || !strings.Contains(err.Error(), "send queue") {
+	if _, err := New(Config{SendQueue: -1}, openSQLite(t), inmem.NewChannelNotifier(), nil); err == nil || !strings.Contains(err.Error(), "send queue") {
 		t.Fatalf("New with a negative queue: %v", err)
 	}
-	if _, err := New(Config{}, nil, newMemNotifier(), nil); err == nil {
+	if _, err := New(Config{}, nil, inmem.NewChannelNotifier(), nil); err == nil {
 		t.Fatal("New without a store accepted")
 	}
 }

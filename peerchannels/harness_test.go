@@ -20,39 +20,6 @@ import (
 	"github.com/walletgate/walletgate/sqlite"
 )
 
-// memNotifier is an in-process ChannelNotifier following the contract:
-// Subscribe returns once live, ctx ends the subscription.
-type memNotifier struct {
-	mu   sync.Mutex
-	subs map[*func(walletgate.ChannelNotice)]struct{}
-}
-
-func newMemNotifier() *memNotifier {
-	return &memNotifier{subs: map[*func(walletgate.ChannelNotice)]struct{}{}}
-}
-
-func (m *memNotifier) PublishChannelNotice(ctx context.Context, n walletgate.ChannelNotice) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for fn := range m.subs {
-		(*fn)(n)
-	}
-	return nil
-}
-
-func (m *memNotifier) SubscribeChannelNotices(ctx context.Context, fn func(walletgate.ChannelNotice)) error {
-	m.mu.Lock()
-	m.subs[&fn] = struct{}{}
-	m.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		m.mu.Lock()
-		delete(m.subs, &fn)
-		m.mu.Unlock()
-	}()
-	return nil
-}
-
 // openSQLite opens a fresh SQLite store file for t.
 func openSQLite(t testing.TB) walletgate.ChannelStore {
 	t.Helper()
@@ -75,7 +42,14 @@ type env struct {
 // newEnv starts a service on a fresh SQLite store with its notice loop.
 func newEnv(t testing.TB, tweak ...func(*Config)) *env {
 	t.Helper()
-	return newEnvOn(t, openSQLite(t), newMemNotifier(), tweak...)
+	return newEnvWith(t, sqliteBackend, tweak...)
+}
+
+// newEnvWith starts a service on a fresh store of be.
+func newEnvWith(t testing.TB, be backend, tweak ...func(*Config)) *env {
+	t.Helper()
+	st, n := be(t)
+	return newEnvOn(t, st, n, tweak...)
 }
 
 func newEnvOn(t testing.TB, store walletgate.ChannelStore, n walletgate.ChannelNotifier, tweak ...func(*Config)) *env {

@@ -10,8 +10,8 @@ import (
 
 // Checklist 1, 6: channel create returns 200 with the full object, 88-char
 // ids, head_sequence 0 and one rw Owner token; token ids are global ints.
-func TestCreateChannel(t *testing.T) {
-	e := newEnv(t)
+func e2eCreateChannel(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	r := e.req("POST", "/api/v1/channel/manage",
 		`{"public_read":true,"public_write":false,"sequenced":false,"retention":{"min_age_days":1,"max_age_days":null,"auto_prune":false}}`, auth(key)...)
@@ -51,8 +51,8 @@ func TestCreateChannel(t *testing.T) {
 	}
 }
 
-func TestCreateChannelErrors(t *testing.T) {
-	e := newEnv(t)
+func e2eCreateChannelErrors(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	tests := []struct{ name, body, reason string }{
 		{"invalid json", `{`, "400: bad request body, invalid JSON"},
@@ -73,7 +73,7 @@ func TestCreateChannelErrors(t *testing.T) {
 	// A trailing slash is another path (no redirect).
 	want(t, "trailing slash", e.req("POST", "/api/v1/channel/manage/", defaultChannelBody, auth(key)...), 404, "404: Not Found")
 	// Over the body cap.
-	small := newEnv(t, func(c *Config) { c.MaxRequestBodyBytes = 64 })
+	small := newEnvWith(t, be, func(c *Config) { c.MaxRequestBodyBytes = 64 })
 	k2, _ := small.account2(t)
 	want(t, "body over cap", small.req("POST", "/api/v1/channel/manage", defaultChannelBody, auth(k2)...), 413, "")
 	r := e.req("GET", "/api/v1/channel/manage/list", "", auth(key)...)
@@ -98,7 +98,7 @@ func (e *env) account2(t *testing.T) (string, int64) {
 }
 
 // Checklist 7: href from HREF_HOST/PORT.
-func TestHref(t *testing.T) {
+func e2eHref(t *testing.T, be backend) {
 	for _, tc := range []struct {
 		port int
 		want string
@@ -112,7 +112,7 @@ func TestHref(t *testing.T) {
 			t.Errorf("port %d: href %q, want %q", tc.port, got, tc.want)
 		}
 	}
-	e := newEnv(t, func(c *Config) { c.HrefHost, c.HrefPort = "proxy.example", 443 })
+	e := newEnvWith(t, be, func(c *Config) { c.HrefHost, c.HrefPort = "proxy.example", 443 })
 	key, _ := e.account()
 	if ch := e.channel(key, ""); ch.Href != "https://proxy.example/api/v1/channel/"+ch.ID {
 		t.Fatalf("served href %q", ch.Href)
@@ -122,8 +122,8 @@ func TestHref(t *testing.T) {
 // Checklist 8, 9: list is a bare array of the caller's channels; get and
 // amend answer 404 for unknown or foreign channels; delete is 204 always
 // and leaves foreign channels alone.
-func TestManageChannels(t *testing.T) {
-	e := newEnv(t)
+func e2eManageChannels(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	other, _ := e.account()
 	a, b := e.channel(key, ""), e.channel(key, "")
@@ -176,9 +176,9 @@ func TestManageChannels(t *testing.T) {
 
 // Checklist 9: token create, list, get and revoke, with their 404s, 400s
 // and scoping.
-func TestManageTokens(t *testing.T) {
+func e2eManageTokens(t *testing.T, be backend) {
 	clk := newClock()
-	e := newEnv(t, func(c *Config) { c.Now = clk.Now })
+	e := newEnvWith(t, be, func(c *Config) { c.Now = clk.Now })
 	key, _ := e.account()
 	other, _ := e.account()
 	ch := e.channel(key, "")
@@ -260,8 +260,8 @@ func TestManageTokens(t *testing.T) {
 
 // Checklist 2 and 3: the Bearer prefix is exact; a channel token is not a
 // master token and the other way round.
-func TestBearerAndTokenClasses(t *testing.T) {
-	e := newEnv(t)
+func e2eBearerAndTokenClasses(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	ch := e.channel(key, "")
 	owner := ch.AccessTokens[0].Token

@@ -13,9 +13,9 @@ import (
 
 // Checklist 11, 12, 13: content types, empty and oversized payloads,
 // gap-free sequences, lock and sequencing rules, the message JSON.
-func TestWriteMessage(t *testing.T) {
+func e2eWriteMessage(t *testing.T, be backend) {
 	clk := newClock()
-	e := newEnv(t, func(c *Config) { c.Now = clk.Now })
+	e := newEnvWith(t, be, func(c *Config) { c.Now = clk.Now })
 	key, _ := e.account()
 	ch := e.channel(key, `{"public_read":true,"public_write":true,"sequenced":false,"retention":{"min_age_days":null,"max_age_days":null,"auto_prune":true}}`)
 	owner := ch.AccessTokens[0].Token
@@ -85,8 +85,8 @@ func TestWriteMessage(t *testing.T) {
 
 // Checklist 12: a sequenced channel refuses a writer that has unread
 // messages; the other writer's messages are unread for it.
-func TestSequencedWrite(t *testing.T) {
-	e := newEnv(t)
+func e2eSequencedWrite(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	ch := e.channel(key, "")
 	owner := ch.AccessTokens[0].Token
@@ -109,8 +109,8 @@ func TestSequencedWrite(t *testing.T) {
 // Checklist 10, 14, 15, 16: new tokens see the history unread; the
 // writer's copy is read; GET lists all or unread, in order, marks nothing;
 // Accept rules; the ETag of GET.
-func TestReadMessages(t *testing.T) {
-	e := newEnv(t)
+func e2eReadMessages(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	ch := e.channel(key, "")
 	owner := ch.AccessTokens[0].Token
@@ -163,9 +163,9 @@ func TestReadMessages(t *testing.T) {
 }
 
 // Checklist 14: status rows go only to active tokens.
-func TestRevokedTokenGetsNoCopies(t *testing.T) {
+func e2eRevokedTokenGetsNoCopies(t *testing.T, be backend) {
 	clk := newClock()
-	e := newEnv(t, func(c *Config) { c.Now = clk.Now })
+	e := newEnvWith(t, be, func(c *Config) { c.Now = clk.Now })
 	key, _ := e.account()
 	ch := e.channel(key, "")
 	owner := ch.AccessTokens[0]
@@ -185,8 +185,8 @@ func TestRevokedTokenGetsNoCopies(t *testing.T) {
 }
 
 // Checklist 17: HEAD.
-func TestHeadMessages(t *testing.T) {
-	e := newEnv(t)
+func e2eHeadMessages(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	ch := e.channel(key, "")
 	owner := ch.AccessTokens[0].Token
@@ -214,8 +214,8 @@ func TestHeadMessages(t *testing.T) {
 }
 
 // Checklist 18: permissions by operation, and foreign-channel tokens.
-func TestMessagePermissions(t *testing.T) {
-	e := newEnv(t)
+func e2eMessagePermissions(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	ch := e.channel(key, "")
 	other := e.channel(key, "")
@@ -253,8 +253,8 @@ func TestMessagePermissions(t *testing.T) {
 }
 
 // Checklist 19: mark read/unread, older=true, 404 and 400s.
-func TestMarkMessages(t *testing.T) {
-	e := newEnv(t)
+func e2eMarkMessages(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	ch := e.channel(key, `{"public_read":true,"public_write":true,"sequenced":false,"retention":{"min_age_days":0,"max_age_days":0,"auto_prune":true}}`)
 	owner := ch.AccessTokens[0].Token
@@ -293,9 +293,9 @@ func TestMarkMessages(t *testing.T) {
 }
 
 // Checklist 20: per-token soft delete, 200, 404, retention minimum.
-func TestDeleteMessages(t *testing.T) {
+func e2eDeleteMessages(t *testing.T, be backend) {
 	clk := newClock()
-	e := newEnv(t, func(c *Config) { c.Now = clk.Now })
+	e := newEnvWith(t, be, func(c *Config) { c.Now = clk.Now })
 	key, _ := e.account()
 	ch := e.channel(key, `{"public_read":true,"public_write":true,"sequenced":false,"retention":{"min_age_days":1,"max_age_days":2,"auto_prune":true}}`)
 	owner := ch.AccessTokens[0].Token
@@ -318,8 +318,8 @@ func TestDeleteMessages(t *testing.T) {
 
 // Checklist 30: bodies are JSON whatever the Content-Type, and GET, HEAD
 // and DELETE tolerate a body.
-func TestBodiesAnyContentType(t *testing.T) {
-	e := newEnv(t)
+func e2eBodiesAnyContentType(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	r := e.req("POST", "/api/v1/channel/manage", defaultChannelBody, append(auth(key), "Content-Type", "text/plain")...)
 	want(t, "create with text/plain", r, 200, "")

@@ -93,9 +93,9 @@ func TestRouter(t *testing.T) {
 
 // The service's own routes through the real server: liveness text and
 // discovery document.
-func TestRootAndEndpoints(t *testing.T) {
+func e2eRootAndEndpoints(t *testing.T, be backend) {
 	clk := newClock()
-	e := newEnv(t, func(c *Config) { c.Now = clk.Now })
+	e := newEnvWith(t, be, func(c *Config) { c.Now = clk.Now })
 	want(t, "root", e.req("GET", "/", ""), 200, "ElectrumSV Reference Server")
 	r := e.req("GET", "/api/v1/endpoints", "")
 	want(t, "endpoints", r, 200, `{"apiType":"bsvapi.endpoint","apiVersion":1,"baseUrl":"http://127.0.0.1:47124",`+
@@ -104,7 +104,7 @@ func TestRootAndEndpoints(t *testing.T) {
 		`{"apiType":"bsvapi.websocket","apiVersion":1,"baseUrl":"/api/v1/web-socket"}],`+
 		`"expiryTime":"2026-11-22T12:00:00.000000Z","timestamp":"2026-11-21T12:00:00.000000Z"}`)
 
-	full := newEnv(t, func(c *Config) { c.Now = clk.Now; c.ExposeHeaderSVAPIs = true; c.ExposeIndexerAPIs = true })
+	full := newEnvWith(t, be, func(c *Config) { c.Now = clk.Now; c.ExposeHeaderSVAPIs = true; c.ExposeIndexerAPIs = true })
 	r = full.req("GET", "/api/v1/endpoints", "")
 	for _, s := range []string{
 		`{"apiType":"bsvapi.headers","apiVersion":1,"baseUrl":"/api/v1/headers"}`,
@@ -119,8 +119,8 @@ func TestRootAndEndpoints(t *testing.T) {
 }
 
 // Config.Extra lets other packages add routes to the same router.
-func TestExtraRoutes(t *testing.T) {
-	e := newEnv(t, func(c *Config) {
+func e2eExtraRoutes(t *testing.T, be backend) {
+	e := newEnvWith(t, be, func(c *Config) {
 		c.Extra = func(rt *Router) {
 			rt.HandleFunc("GET", "/api/v1/headers/{hash}", func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, "header "+r.PathValue("hash"))

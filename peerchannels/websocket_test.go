@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/inmem"
 )
 
 // dial opens a websocket on e; hdr are header pairs.
@@ -65,8 +66,8 @@ func eventually(t testing.TB, what string, cond func() bool) {
 
 // Checklist 21: /notify handshake errors and notices to every socket of
 // the channel, the writer's included; client frames are ignored.
-func TestNotifySocket(t *testing.T) {
-	e := newEnv(t)
+func e2eNotifySocket(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, _ := e.account()
 	ch := e.channel(key, "")
 	other := e.channel(key, "")
@@ -126,8 +127,8 @@ func TestNotifySocket(t *testing.T) {
 
 // Checklist 22, 23: the account socket, JSON and binary; Owner-token
 // writes are skipped; kind 2 and text broadcasts from other packages.
-func TestAccountSocket(t *testing.T) {
-	e := newEnv(t)
+func e2eAccountSocket(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
 	key, acctID := e.account()
 	ch := e.channel(key, `{"public_read":true,"public_write":true,"sequenced":false,"retention":{"min_age_days":0,"max_age_days":0,"auto_prune":true}}`)
 	owner := ch.AccessTokens[0].Token
@@ -234,8 +235,8 @@ func TestAccountSocket(t *testing.T) {
 
 // Heartbeats: a client that answers pings stays; one that never reads
 // (so never pongs) is closed once a ping misses WriteTimeout.
-func TestSocketPings(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.PingInterval, c.WriteTimeout = 20*time.Millisecond, 200*time.Millisecond })
+func e2eSocketPings(t *testing.T, be backend) {
+	e := newEnvWith(t, be, func(c *Config) { c.PingInterval, c.WriteTimeout = 20*time.Millisecond, 200*time.Millisecond })
 	key, acctID := e.account()
 	ch := e.channel(key, "")
 	live := e.mustDial("/api/v1/channel/" + ch.ID + "/notify?token=" + ch.AccessTokens[0].Token)
@@ -260,8 +261,8 @@ func TestSocketPings(t *testing.T) {
 }
 
 // A socket that cannot keep up is closed; queueing never blocks.
-func TestSlowSocketClosed(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.SendQueue = 2; c.WriteTimeout = time.Minute })
+func e2eSlowSocketClosed(t *testing.T, be backend) {
+	e := newEnvWith(t, be, func(c *Config) { c.SendQueue = 2; c.WriteTimeout = time.Minute })
 	key, acctID := e.account()
 	e.mustDial("/api/v1/web-socket?token="+key, "Accept", "application/octet-stream") // never reads
 	eventually(t, "tracked", func() bool { return e.svc.AccountSocketOpen(acctID) })
@@ -279,7 +280,7 @@ func TestSlowSocketClosed(t *testing.T) {
 // Run's end closes every socket.
 func TestRunEndClosesSockets(t *testing.T) {
 	st := openSQLite(t)
-	svc, err := New(Config{}, st, newMemNotifier(), nil)
+	svc, err := New(Config{}, st, inmem.NewChannelNotifier(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
