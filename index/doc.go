@@ -39,6 +39,20 @@
 //
 // # Why bbolt
 //
-// See STORE below: bbolt and pebble were measured on the index's own
-// write pattern before choosing.
+// The index's write pattern is read-modify-write on random keys: each
+// output looks up and updates a balance and the unspent set, each input
+// reads the output it spends. A scratch benchmark of that pattern (one
+// commit of 12,000 random-key Get+Put pairs per "block", fsync on commit,
+// 40 blocks, 2-core machine) measured:
+//
+//	bbolt v1.5.0                 29,600 rows/s  (405 ms per commit)
+//	pebble v1.1.5 (indexed batch) 6,300 rows/s (1,905 ms per commit)
+//
+// pebble's indexed batch pays for reads through the batch and the LSM
+// levels; bbolt reads from its mmap. bbolt also needs no background
+// compaction goroutines and adds one small module to go.mod, where pebble
+// brings about twenty (including an old golang.org/x/exp). bbolt's cost
+// is write amplification on random keys (whole pages rewritten per
+// commit), which the windowed commits of catch-up amortise.
+// BenchmarkApplyBlock measures the real apply path.
 package index
