@@ -30,6 +30,13 @@ type AccountSockets interface {
 	SendAccount(ctx context.Context, accountID int64, kind uint32, payload []byte) error
 }
 
+// AccountLookup finds an account by its internal id, which is the
+// account_id the indexer knows. walletgate.ChannelStore has no such method
+// yet; a store that has one is used automatically.
+type AccountLookup interface {
+	AccountByID(ctx context.Context, accountID int64) (walletgate.Account, error)
+}
+
 // KindOutputSpend is the account-socket message kind of an output spend.
 const KindOutputSpend uint32 = 2
 
@@ -41,6 +48,10 @@ type Config struct {
 	Store walletgate.ChannelStore
 	// Sockets reaches the account websockets; required.
 	Sockets AccountSockets
+	// Accounts resolves the indexer's account ids for tip-filter callbacks.
+	// Default: Store, when it implements AccountLookup. Without one, matches
+	// are logged and dropped.
+	Accounts AccountLookup
 	// ReconnectInterval is the wait between attempts to open {URL}/ws. Default 10 s.
 	ReconnectInterval time.Duration
 	// PingInterval keeps the indexer websocket checked. Default 30 s.
@@ -93,10 +104,11 @@ const (
 
 // Handler serves the indexer routes and keeps the indexer websocket.
 type Handler struct {
-	cfg    Config
-	base   *url.URL
-	client *http.Client
-	log    *slog.Logger
+	cfg      Config
+	base     *url.URL
+	client   *http.Client
+	log      *slog.Logger
+	accounts AccountLookup
 
 	connected atomic.Bool
 	wake      chan struct{} // nudges the callback retrier
@@ -146,8 +158,12 @@ func New(cfg Config) (*Handler, error) {
 			IdleConnTimeout:       90 * time.Second,
 		}}
 	}
+	accounts := cfg.Accounts
+	if accounts == nil {
+		accounts, _ = cfg.Store.(AccountLookup)
+	}
 	return &Handler{
-		cfg: cfg, base: base, client: client, log: cfg.Logger,
+		cfg: cfg, base: base, client: client, log: cfg.Logger, accounts: accounts,
 		wake:   make(chan struct{}, 1),
 		regs:   map[int64]map[Outpoint]struct{}{},
 		counts: map[Outpoint]int{},
