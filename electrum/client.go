@@ -110,7 +110,7 @@ func (cl *Client) do(ctx context.Context, reqs []request, retryLost bool) []outc
 			}
 			if submitErr != nil {
 				for _, c := range calls[start:end] {
-					c.finish(nil, cl.unavailable(c.method, submitErr))
+					c.finish(nil, submitErr)
 				}
 			}
 		}
@@ -172,6 +172,8 @@ func (cl *Client) mapErr(method string, err error) error {
 	switch {
 	case errors.As(err, &re), errors.As(err, &we):
 		return err
+	case errors.Is(err, errClosed):
+		return walletgate.WrapError(walletgate.EUnavailable, err, "ElectrumX client for %s is closed", cl.coin)
 	case errors.Is(err, context.DeadlineExceeded):
 		return walletgate.WrapError(walletgate.ETimeout, err, "ElectrumX %s did not answer %s in time", cl.addr, method)
 	case errors.Is(err, context.Canceled):

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
@@ -176,4 +178,35 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Fatalf("1.6 must be accepted: %v", err)
 	}
 	cl.Close()
+}
+
+func TestCloseStopsEverything(t *testing.T) {
+	srv := startServer(t, fundedChain(1), electrumtest.Config{})
+	time.Sleep(50 * time.Millisecond)
+	baseline := runtime.NumGoroutine()
+	cl, err := New(context.Background(), clientConfig(t, srv), "BTC", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, cl)
+	if _, err := cl.Subscribe(ctxT(t), shOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Balance(ctxT(t), shOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	_, err = cl.Balance(ctxT(t), shOf(1))
+	wantCode(t, err, walletgate.EUnavailable)
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > baseline {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left over %d:\n%s", runtime.NumGoroutine(), baseline, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := srv.SessionCount(); n != 0 {
+		t.Fatalf("%d server sessions still open", n)
+	}
 }

@@ -321,7 +321,7 @@ func TestTLS(t *testing.T) {
 	if bal, err := cl.Balance(ctxT(t), shOf(1)); err != nil || bal.Confirmed != 1000 {
 		t.Fatalf("TLS without verification: %+v, %v", bal, err)
 	}
-	cfg.SkipVerify, cfg.Timeout = false, 500*time.Millisecond
+	cfg.SkipVerify, cfg.Timeout = false, 2*time.Second
 	strict := newClient(t, cfg, nil)
 	_, err := strict.Balance(context.Background(), shOf(1))
 	wantCode(t, err, walletgate.EUnavailable)
