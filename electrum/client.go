@@ -206,11 +206,13 @@ func isHex64(s string) bool {
 	return err == nil
 }
 
-func checkScriptHash(sh walletgate.ScriptHash) error {
+// normScriptHash checks sh and lowercases it, the form ElectrumX uses in
+// notifications (so subscriptions and events match whatever case came in).
+func normScriptHash(sh walletgate.ScriptHash) (walletgate.ScriptHash, error) {
 	if !isHex64(string(sh)) {
-		return walletgate.Errorf(walletgate.EInvalid, "%q is not a script hash (64 hex characters)", string(sh))
+		return "", walletgate.Errorf(walletgate.EInvalid, "%q is not a script hash (64 hex characters)", string(sh))
 	}
-	return nil
+	return walletgate.ScriptHash(strings.ToLower(string(sh))), nil
 }
 
 func checkTxid(txid string) error {
@@ -245,7 +247,8 @@ func (cl *Client) Tip(ctx context.Context) (walletgate.Tip, error) {
 
 // Balance implements walletgate.Backend with blockchain.scripthash.get_balance.
 func (cl *Client) Balance(ctx context.Context, sh walletgate.ScriptHash) (walletgate.Balance, error) {
-	if err := checkScriptHash(sh); err != nil {
+	sh, err := normScriptHash(sh)
+	if err != nil {
 		return walletgate.Balance{}, err
 	}
 	raw, err := cl.call(ctx, true, "blockchain.scripthash.get_balance", sh)
@@ -264,7 +267,8 @@ func (cl *Client) Balance(ctx context.Context, sh walletgate.ScriptHash) (wallet
 
 // History implements walletgate.Backend with blockchain.scripthash.get_history.
 func (cl *Client) History(ctx context.Context, sh walletgate.ScriptHash) ([]walletgate.HistoryEntry, error) {
-	if err := checkScriptHash(sh); err != nil {
+	sh, err := normScriptHash(sh)
+	if err != nil {
 		return nil, err
 	}
 	raw, err := cl.call(ctx, true, "blockchain.scripthash.get_history", sh)
@@ -288,7 +292,8 @@ func (cl *Client) History(ctx context.Context, sh walletgate.ScriptHash) ([]wall
 
 // Unspent implements walletgate.Backend with blockchain.scripthash.listunspent.
 func (cl *Client) Unspent(ctx context.Context, sh walletgate.ScriptHash) ([]walletgate.UTXO, error) {
-	if err := checkScriptHash(sh); err != nil {
+	sh, err := normScriptHash(sh)
+	if err != nil {
 		return nil, err
 	}
 	raw, err := cl.call(ctx, true, "blockchain.scripthash.listunspent", sh)
@@ -419,9 +424,11 @@ func (cl *Client) Broadcast(ctx context.Context, rawHex string) (string, error) 
 	return txid, nil
 }
 
-// Subscribe implements walletgate.Backend; see subscriber.
+// Subscribe implements walletgate.Backend; see subscriber. Script hashes
+// are lowercased, and events carry the lowercase form.
 func (cl *Client) Subscribe(ctx context.Context, sh walletgate.ScriptHash) (string, error) {
-	if err := checkScriptHash(sh); err != nil {
+	sh, err := normScriptHash(sh)
+	if err != nil {
 		return "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cl.cfg.Timeout)
@@ -435,7 +442,8 @@ func (cl *Client) Subscribe(ctx context.Context, sh walletgate.ScriptHash) (stri
 
 // Unsubscribe implements walletgate.Backend; see subscriber.
 func (cl *Client) Unsubscribe(ctx context.Context, sh walletgate.ScriptHash) error {
-	if err := checkScriptHash(sh); err != nil {
+	sh, err := normScriptHash(sh)
+	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cl.cfg.Timeout)

@@ -308,7 +308,7 @@ var replySize = map[string]int{
 	"blockchain.scripthash.get_balance": 60,
 	"server.ping":                       36,
 	"blockchain.headers.subscribe":      200,
-	"blockchain.scripthash.subscribe":   100,
+	"blockchain.scripthash.subscribe":   40, // null when there is no history
 	"blockchain.transaction.get":        150,
 	"blockchain.block.header":           fillerReply,
 }

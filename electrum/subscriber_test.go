@@ -1,6 +1,7 @@
 package electrum
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -37,7 +38,11 @@ func TestSubscribeIsSharedAndPublishesChanges(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if st, err := cl.Subscribe(ctx, sh); err != nil || st != "" {
+					asked := sh
+					if i == 2 { // the same script hash in upper case
+						asked = walletgate.ScriptHash(strings.ToUpper(string(sh)))
+					}
+					if st, err := cl.Subscribe(ctx, asked); err != nil || st != "" {
 						t.Errorf("subscribe: %q, %v", st, err)
 					}
 				}()
