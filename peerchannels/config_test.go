@@ -58,3 +58,23 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Fatal("New without a store accepted")
 	}
 }
+
+// A store failure is a 500 that names nothing internal, on the websocket
+// handshake too (not a misleading 401).
+func TestStoreFailureIs500(t *testing.T) {
+	e := newEnv(t)
+	key, _ := e.account()
+	ch := e.channel(key, "")
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, path, body, token string }{
+		{"GET", "/api/v1/channel/manage/list", "", key},
+		{"POST", "/api/v1/channel/" + ch.ID, "{}", ch.AccessTokens[0].Token},
+	} {
+		r := e.req(c.method, c.path, c.body, append(auth(c.token), "Content-Type", "application/json")...)
+		want(t, c.method+" "+c.path+" on a closed store", r, 500, "500: Internal Server Error")
+	}
+	r := e.req("GET", "/api/v1/web-socket?token="+key, "")
+	want(t, "account socket on a closed store", r, 500, "500: Internal Server Error")
+}
