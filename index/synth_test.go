@@ -26,6 +26,7 @@ type synthChain struct {
 	spend   []wire.OutPoint // spendable outputs
 	values  map[wire.OutPoint]int64
 	prev    chainhash.Hash
+	hot     []byte // when set, every transaction's first output pays it
 }
 
 func newSynth(seed uint64, nScripts int) *synthChain {
@@ -63,7 +64,11 @@ func (s *synthChain) block(height int64, ntx int) *wire.MsgBlock {
 			tx.AddTxIn(wire.NewTxIn(&op, nil, nil))
 		}
 		half := in / 2
-		tx.AddTxOut(wire.NewTxOut(half, s.script()))
+		first := s.script()
+		if s.hot != nil {
+			first = s.hot
+		}
+		tx.AddTxOut(wire.NewTxOut(half, first))
 		tx.AddTxOut(wire.NewTxOut(in-half-500, s.script()))
 		if s.rng.IntN(10) == 0 {
 			tx.AddTxOut(wire.NewTxOut(0, []byte{0x6a, 0x04, 1, 2, 3, 4}))
