@@ -12,7 +12,7 @@ import (
 // Record sizes of the indexer's binary layouts.
 const (
 	OutpointSize              = 36  // >32sI
-	OutputSpendSize           = 100 // >32sI32sI32s
+	OutputSpendSize           = 104 // >32sI32sI32s (the spec's "100" miscounts it)
 	TipFilterRegistrationSize = 36  // >32sI
 	TipFilterEntrySize        = 40  // >32sII
 	PushDataHashSize          = 32
@@ -63,7 +63,7 @@ type OutputSpend struct {
 // Outpoint is the spent output.
 func (s OutputSpend) Outpoint() Outpoint { return Outpoint{s.OutTxHash, s.OutIndex} }
 
-// AppendBinary appends the 100-byte form of s.
+// AppendBinary appends the 104-byte form of s.
 func (s OutputSpend) AppendBinary(b []byte) []byte {
 	b = append(b, s.OutTxHash[:]...)
 	b = binary.BigEndian.AppendUint32(b, s.OutIndex)
@@ -72,7 +72,7 @@ func (s OutputSpend) AppendBinary(b []byte) []byte {
 	return append(b, s.BlockHash[:]...)
 }
 
-// ParseOutputSpends decodes N×100-byte output-spend records.
+// ParseOutputSpends decodes N×104-byte output-spend records.
 func ParseOutputSpends(b []byte) ([]OutputSpend, error) {
 	if len(b)%OutputSpendSize != 0 {
 		return nil, fmt.Errorf("output spends: %d bytes is not a multiple of %d", len(b), OutputSpendSize)

@@ -6,7 +6,8 @@
 // The Handler keeps a websocket open to {INDEXER_URL}/ws. While it is down
 // every mirrored route answers 503 "10026: This functionality is temporarily
 // unavailable", and Run retries the connection every ReconnectInterval. The
-// indexer pushes 100-byte output-spend records on that socket; each is sent
+// indexer pushes 104-byte output-spend records (">32sI32sI32s"; the spec
+// says 100, which miscounts the struct) on that socket; each is sent
 // as a kind-2 message to every account websocket that registered the outpoint
 // through POST /api/v1/output-spend/notifications.
 //

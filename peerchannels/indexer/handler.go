@@ -26,7 +26,7 @@ type AccountSockets interface {
 	AccountConnected(accountID int64) bool
 	// SendAccount pushes one message to the account's websocket: binary
 	// uint32BE kind ‖ payload, or the JSON form (kind 2 carries the hex of
-	// the 100-byte output spend).
+	// the 104-byte output spend).
 	SendAccount(ctx context.Context, accountID int64, kind uint32, payload []byte) error
 }
 

@@ -194,7 +194,7 @@ func TestOutputSpend(t *testing.T) {
 		st, _, got := e.call(http.MethodPost, "/api/v1/output-spend", body, "Accept: "+octet, "Content-Type: "+jsonType)
 		spends, err := indexer.ParseOutputSpends(got)
 		if st != 200 || err != nil || len(spends) != 1 || spends[0] != sp {
-			t.Fatalf("status %d spends %+v %v", st, spends, err)
+			t.Fatalf("status %d spends %+v %v: %q", st, spends, err, got)
 		}
 	})
 	t.Run("json answer", func(t *testing.T) {

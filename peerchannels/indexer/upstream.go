@@ -101,7 +101,7 @@ func (h *Handler) session(ctx context.Context) error {
 	}
 }
 
-// dispatch sends one 100-byte spend to every account watching its outpoint.
+// dispatch sends one 104-byte spend to every account watching its outpoint.
 func (h *Handler) dispatch(ctx context.Context, s OutputSpend, raw []byte) {
 	op := s.Outpoint()
 	h.mu.Lock()

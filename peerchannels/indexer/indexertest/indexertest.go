@@ -245,7 +245,7 @@ func (s *Server) AddRestorationMatch(m indexer.RestorationMatch) {
 }
 
 // Spend records sp and, when its outpoint is registered for notifications,
-// pushes the 100-byte record to every /ws connection.
+// pushes the 104-byte record to every /ws connection.
 func (s *Server) Spend(sp indexer.OutputSpend) {
 	s.mu.Lock()
 	s.spends[sp.Outpoint()] = sp
