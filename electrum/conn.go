@@ -222,10 +222,14 @@ func (c *conn) readLoop(br *bufio.Reader) {
 		}
 		for _, m := range msgs {
 			switch {
+			case m.Method != "":
+				// A notification; a server request (method and id) is not
+				// ours to answer below 1.7 and must not match our ids.
+				if c.onNotify != nil && !m.HasID {
+					c.onNotify(m.Method, m.Params)
+				}
 			case m.HasID:
 				c.deliver(m)
-			case m.Method != "" && c.onNotify != nil:
-				c.onNotify(m.Method, m.Params)
 			}
 		}
 	}

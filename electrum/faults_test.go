@@ -139,6 +139,18 @@ func TestBusyErrorsRetriedOnAnotherConnection(t *testing.T) {
 }
 
 func TestConnectionKilledMidRequestIsRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kill func(*electrumtest.Server) error
+	}{
+		{"drop all", func(s *electrumtest.Server) error { s.DropAll(); return nil }},
+		{"restart", (*electrumtest.Server).Restart},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testKilledMidRequest(t, tc.kill) })
+	}
+}
+
+func testKilledMidRequest(t *testing.T, kill func(*electrumtest.Server) error) {
 	chain := fundedChain(1)
 	srv := startServer(t, chain, electrumtest.Config{})
 	cl := newClient(t, clientConfig(t, srv), nil)
@@ -154,7 +166,9 @@ func TestConnectionKilledMidRequestIsRetried(t *testing.T) {
 		done <- result{bal, err}
 	}()
 	waitCount(t, srv, "blockchain.scripthash.get_balance", 1)
-	srv.DropAll()
+	if err := kill(srv); err != nil {
+		t.Fatal(err)
+	}
 	srv.Unstall()
 	r := <-done
 	if r.err != nil || r.bal.Confirmed != 1000 {
@@ -358,5 +372,23 @@ func TestFlushRuleHoldIsDefeatedByFiller(t *testing.T) {
 				t.Fatalf("sequential calls under the flush rule: %v", err)
 			}
 		})
+	}
+}
+
+func TestDropAfterRequestsIsRetried(t *testing.T) {
+	srv := startServer(t, fundedChain(2), electrumtest.Config{})
+	cfg := clientConfig(t, srv)
+	cfg.NoFlushFiller = true // only the test's requests reach the server
+	cl := newClient(t, cfg, nil)
+	waitReady(t, cl)
+	srv.DropAfter(2) // the second request from now kills its connection unanswered
+	ctx := ctxT(t)
+	for i := 1; i <= 2; i++ {
+		if bal, err := cl.Balance(ctx, shOf(byte(i))); err != nil || bal.Confirmed != int64(i)*1000 {
+			t.Fatalf("balance %d: %+v, %v", i, bal, err)
+		}
+	}
+	if got := srv.Count("blockchain.scripthash.get_balance"); got != 3 {
+		t.Fatalf("server saw %d get_balance, want 3 (one retried)", got)
 	}
 }

@@ -428,3 +428,85 @@ func TestBlockHeadersShapeByVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestSizeLimits(t *testing.T) {
+	chain := NewMemChain()
+	for i := 0; i < 4; i++ {
+		chain.Pay(script(1), int64(1000+i))
+	}
+	chain.Mine(1)
+	// MaxSend 400: history is capped at (400-100)/99 = 3 entries.
+	srv := start(t, chain, Config{MaxSend: 400, NoPadding: true})
+	r := dialRaw(t, srv)
+	r.hello("1.4")
+	sh := ScriptHashOf(script(1))
+	for _, method := range []string{"blockchain.scripthash.get_history", "blockchain.scripthash.subscribe"} {
+		if rep := r.call(1, method, sh); rep.Error == nil || rep.Error.Code != 10001 || rep.Error.Message != "history too large" {
+			t.Fatalf("%s: %+v", method, rep)
+		}
+	}
+	rep := r.call(2, "blockchain.scripthash.listunspent", sh)
+	if rep.Error == nil || rep.Error.Code != -32600 || rep.Error.Message != "response too large (over 400 bytes" {
+		t.Fatalf("listunspent: %+v", rep.Error)
+	}
+}
+
+func TestFeeAndFeatureMethods(t *testing.T) {
+	chain := NewMemChain()
+	chain.Mine(3)
+	srv := start(t, chain, Config{NoPadding: true})
+	r := dialRaw(t, srv)
+	r.hello("1.4")
+	if rep := r.call(1, "blockchain.estimatefee", 2); string(rep.Result) != "0.0002" {
+		t.Fatalf("estimatefee: %+v", rep)
+	}
+	if rep := r.call(2, "blockchain.relayfee"); string(rep.Result) != "0.00001" {
+		t.Fatalf("relayfee: %+v", rep)
+	}
+	if rep := r.call(3, "mempool.get_fee_histogram"); string(rep.Result) != "[]" {
+		t.Fatalf("fee histogram of an empty mempool: %+v", rep)
+	}
+	var f map[string]any
+	rep := r.call(4, "server.features")
+	if err := json.Unmarshal(rep.Result, &f); err != nil || f["hash_function"] != "sha256" || f["protocol_max"] != "1.7" {
+		t.Fatalf("features %s", rep.Result)
+	}
+	genesis, _ := chain.Snapshot().Block(0)
+	if f["genesis_hash"] != genesis.Header.BlockHash().String() {
+		t.Fatalf("genesis %v", f["genesis_hash"])
+	}
+	// Header with a checkpoint proof: the branch leads to the root.
+	rep = r.call(5, "blockchain.block.header", 1, 3)
+	var proof struct {
+		Header string   `json:"header"`
+		Branch []string `json:"branch"`
+		Root   string   `json:"root"`
+	}
+	if err := json.Unmarshal(rep.Result, &proof); err != nil || len(proof.Branch) != 2 {
+		t.Fatalf("header proof %s", rep.Result)
+	}
+	b1, _ := chain.Snapshot().Block(1)
+	h := b1.Header.BlockHash()
+	pos := 1
+	for _, sib := range proof.Branch {
+		s, _ := chainhash.NewHashFromStr(sib)
+		var buf [64]byte
+		if pos%2 == 0 {
+			copy(buf[:32], h[:])
+			copy(buf[32:], s[:])
+		} else {
+			copy(buf[:32], s[:])
+			copy(buf[32:], h[:])
+		}
+		h = chainhash.DoubleHashH(buf[:])
+		pos /= 2
+	}
+	if h.String() != proof.Root {
+		t.Fatalf("branch gives %s, root %s", h, proof.Root)
+	}
+	r16 := dialRaw(t, srv)
+	r16.hello("1.6")
+	if rep := r16.call(1, "blockchain.relayfee"); rep.Error == nil || rep.Error.Code != -32601 {
+		t.Fatalf("relayfee at 1.6: %+v", rep)
+	}
+}
