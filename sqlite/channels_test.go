@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/internal/storetest"
@@ -12,7 +13,12 @@ import (
 
 func openAt(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	return openWith(t, path, sqlite.Options{})
+}
+
+func openWith(t testing.TB, path string, opts sqlite.Options) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
@@ -46,11 +52,14 @@ func TestReopen(t *testing.T) {
 
 // TestSharedFile runs two stores on one file, as two processes would: each
 // has its own writer, and SQLite's file lock (with the busy timeout)
-// serialises their transactions.
+// serialises their transactions. SQLite's busy handler is not fair, so
+// under a loaded test machine one writer can wait long for the other: the
+// busy timeout is raised well above the default here.
 func TestSharedFile(t *testing.T) {
 	storetest.RunSharedDatabase(t, func(t *testing.T) (walletgate.ChannelStore, walletgate.ChannelStore) {
 		path := filepath.Join(t.TempDir(), "walletgate.sqlite")
-		a, b := openAt(t, path), openAt(t, path)
+		opts := sqlite.Options{BusyTimeout: time.Minute}
+		a, b := openWith(t, path, opts), openWith(t, path, opts)
 		t.Cleanup(func() { a.Close(); b.Close() })
 		return a, b
 	})
