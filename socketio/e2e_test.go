@@ -1,0 +1,282 @@
+package socketio_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chain"
+	"github.com/walletgate/walletgate/electrum"
+	"github.com/walletgate/walletgate/electrum/electrumtest"
+	"github.com/walletgate/walletgate/hub"
+	"github.com/walletgate/walletgate/internal/regtest"
+	"github.com/walletgate/walletgate/socketio"
+	"github.com/walletgate/walletgate/wallet"
+	"github.com/walletgate/walletgate/wsapi"
+)
+
+// realStack is the whole push path over real parts: btcd regtest →
+// electrumtest indexer and server → electrum client → wallet service →
+// hub → Socket.IO and /ws on one HTTP server.
+type realStack struct {
+	node   *regtest.Node
+	idx    *electrumtest.Indexer
+	esrv   *electrumtest.Server
+	hub    *hub.Hub
+	http   *httptest.Server
+	params *chain.Params
+}
+
+func startRealStack(t *testing.T) *realStack {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	node := regtest.Start(t)
+	idx, err := electrumtest.NewIndexer(ctx, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { idx.Run(ctx, 50*time.Millisecond) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	esrv, err := electrumtest.NewServer(idx, electrumtest.Config{FlushRule: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(esrv.Close)
+	host, port, _ := net.SplitHostPort(esrv.Addr())
+	p, _ := strconv.Atoi(port)
+
+	// The client publishes to the service, which needs the client first.
+	var mu sync.Mutex
+	var svc *wallet.Service
+	sink := walletgate.EventSinkFunc(func(ev walletgate.Event) {
+		mu.Lock()
+		s := svc
+		mu.Unlock()
+		if s != nil {
+			s.Publish(ev)
+		}
+	})
+	cl, err := electrum.New(ctx, electrum.Config{Host: host, Port: p, Timeout: 3 * time.Second,
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}, "bitweb", sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	mu.Lock()
+	svc = wallet.New(cl, wallet.Config{})
+	mu.Unlock()
+	t.Cleanup(func() { svc.Close() })
+
+	params, err := chain.Lookup("bitweb", "regtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hub.New(hub.Config{})
+	if err := h.AddCoin("bitweb", svc); err != nil {
+		t.Fatal(err)
+	}
+	sio := socketio.New(h, socketio.Config{})
+	if err := sio.Serve("/", "bitweb", hub.ChainDecoder(params)); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := wsapi.New(h, "bitweb", hub.ChainDecoder(params), wsapi.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", sio)
+	mux.Handle("/ws", ws)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		sio.Close()
+		ws.Close()
+		hs.Close()
+		h.Close()
+	})
+	return &realStack{node: node, idx: idx, esrv: esrv, hub: h, http: hs, params: params}
+}
+
+// wsClient is a /ws client.
+type wsClient struct {
+	c    *websocket.Conn
+	msgs chan string
+}
+
+func dialWS(t *testing.T, base string) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(8 << 20)
+	wc := &wsClient{c: c, msgs: make(chan string, 100)}
+	go func() {
+		defer close(wc.msgs)
+		for {
+			_, b, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			wc.msgs <- string(b)
+		}
+	}()
+	t.Cleanup(func() { c.CloseNow() })
+	return wc
+}
+
+func (wc *wsClient) call(t *testing.T, req string) {
+	t.Helper()
+	if err := wc.c.Write(context.Background(), websocket.MessageText, []byte(req)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor reads messages until one satisfies ok, within d.
+func (wc *wsClient) waitFor(t *testing.T, what string, d time.Duration, ok func(string) bool) string {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case m, open := <-wc.msgs:
+			if !open {
+				t.Fatalf("/ws closed while waiting for %s", what)
+			}
+			if ok(m) {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("/ws: no %s within %s", what, d)
+		}
+	}
+}
+
+// waitEvent reads Socket.IO events until one named name satisfies ok.
+func (rc *rawClient) waitEvent(t *testing.T, name string, d time.Duration, ok func(json.RawMessage) bool) json.RawMessage {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case ev := <-rc.events:
+			if ev.Name == name && ok(ev.Data) {
+				return ev.Data
+			}
+		case <-rc.closed:
+			t.Fatalf("socket closed while waiting for %s: %v", name, rc.err)
+		case <-deadline:
+			t.Fatalf("socket.io: no matching %s within %s", name, d)
+		}
+	}
+}
+
+type payload struct {
+	Balance, Confirmed, Unconfirmed, PendingOut, Height int64
+	UTXOs                                               []struct {
+		TxID   string
+		Height int64
+		Value  int64
+	}
+}
+
+func parsePayload(t *testing.T, raw []byte) payload {
+	t.Helper()
+	var p payload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatalf("payload %s: %v", raw, err)
+	}
+	return p
+}
+
+func TestEndToEndRealNode(t *testing.T) {
+	s := startRealStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	key := regtest.NewKey(t, regtest.P2WPKH)
+	addr, err := s.params.Encode(key.Script())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tip, err := s.node.Height(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sio := dialRaw(t, "ws"+strings.TrimPrefix(s.http.URL, "http")+"/socket.io/?EIO=4&transport=websocket")
+	sio.emit(t, "subscribe", map[string]any{"address": addr})
+	if d := string(sio.expect(t, "subscribed")); d != `{"address":"`+addr+`"}` {
+		t.Fatalf("subscribed %s", d)
+	}
+	if p := parsePayload(t, sio.expect(t, "balance_changed")); p.Balance != 0 || p.Height != tip || len(p.UTXOs) != 0 {
+		t.Fatalf("initial payload %+v, tip %d", p, tip)
+	}
+	ws := dialWS(t, s.http.URL)
+	ws.call(t, `{"id":1,"method":"subscribeAddresses","params":{"addresses":["`+addr+`"]}}`)
+	ws.call(t, `{"id":2,"method":"subscribeBlocks"}`)
+	ws.waitFor(t, "initial balance", 5*time.Second, func(m string) bool {
+		return strings.HasPrefix(m, `{"event":"balance_changed","data":{"address":"`+addr+`","balance":0,`)
+	})
+
+	// A real transaction to the address reaches both transports.
+	sent, err := s.node.Fund(ctx, key.Script(), 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mempool := func(raw json.RawMessage) bool {
+		p := parsePayload(t, raw)
+		return p.Unconfirmed == 100_000 && len(p.UTXOs) == 1 && p.UTXOs[0].TxID == sent.TxID && p.UTXOs[0].Height == 0
+	}
+	sio.waitEvent(t, "balance_changed", 2*time.Second, mempool)
+	ws.waitFor(t, "mempool balance", 2*time.Second, func(m string) bool {
+		return strings.Contains(m, `"event":"balance_changed"`) && strings.Contains(m, `"unconfirmed":100000,`)
+	})
+
+	// Mining it: a block with the new height, and the confirmed balance.
+	if _, err := s.node.Generate(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"height":` + strconv.FormatInt(tip+1, 10) + `}`
+	sio.waitEvent(t, "block", 5*time.Second, func(d json.RawMessage) bool { return string(d) == want })
+	sio.waitEvent(t, "balance_changed", 5*time.Second, func(raw json.RawMessage) bool {
+		p := parsePayload(t, raw)
+		return p.Confirmed == 100_000 && p.Unconfirmed == 0 && p.Height == tip+1
+	})
+	ws.waitFor(t, "block", 5*time.Second, func(m string) bool { return m == `{"event":"block","data":`+want+`}` })
+
+	// The Electrum server goes away; a payment arrives meanwhile; it comes
+	// back. The client's resync finds the change and the push is made.
+	if err := s.esrv.Refuse(true); err != nil {
+		t.Fatal(err)
+	}
+	s.esrv.DropAll()
+	second, err := s.node.Fund(ctx, key.Script(), 50_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.idx.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the client notices and retries meanwhile
+	if err := s.esrv.Refuse(false); err != nil {
+		t.Fatal(err)
+	}
+	sio.waitEvent(t, "balance_changed", 10*time.Second, func(raw json.RawMessage) bool {
+		p := parsePayload(t, raw)
+		return p.Confirmed == 100_000 && p.Unconfirmed == 50_000 && len(p.UTXOs) == 2 && p.UTXOs[1].TxID == second.TxID
+	})
+	ws.waitFor(t, "balance after reconnect", 10*time.Second, func(m string) bool {
+		return strings.Contains(m, `"confirmed":100000,"unconfirmed":50000,`)
+	})
+}
