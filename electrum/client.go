@@ -451,3 +451,17 @@ func (cl *Client) Unsubscribe(ctx context.Context, sh walletgate.ScriptHash) err
 	cl.sub.unsubscribe(ctx, sh)
 	return nil
 }
+
+// Stats is a snapshot of a client's connections, for metrics and health
+// checks.
+type Stats struct {
+	PoolConnections int  // live request connections (of Config.PoolSize)
+	SubscriberUp    bool // the push connection is up and resynced
+	Subscriptions   int  // distinct script hashes subscribed on the server
+}
+
+// Stats returns the client's current state.
+func (cl *Client) Stats() Stats {
+	_, up := cl.sub.currentTip()
+	return Stats{PoolConnections: int(cl.pool.live.Load()), SubscriberUp: up, Subscriptions: cl.sub.subscriptions()}
+}

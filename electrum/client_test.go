@@ -192,10 +192,16 @@ func TestCloseStopsEverything(t *testing.T) {
 	if _, err := cl.Subscribe(ctxT(t), shOf(1)); err != nil {
 		t.Fatal(err)
 	}
+	if st := cl.Stats(); st != (Stats{PoolConnections: 4, SubscriberUp: true, Subscriptions: 1}) {
+		t.Fatalf("stats %+v", st)
+	}
 	if _, err := cl.Balance(ctxT(t), shOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	cl.Close()
+	if st := cl.Stats(); st.PoolConnections != 0 || st.SubscriberUp {
+		t.Fatalf("stats after Close %+v", st)
+	}
 	_, err = cl.Balance(ctxT(t), shOf(1))
 	wantCode(t, err, walletgate.EUnavailable)
 	deadline := time.Now().Add(5 * time.Second)
