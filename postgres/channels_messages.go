@@ -83,10 +83,16 @@ func (s *Store) Messages(ctx context.Context, channelID, tokenID int64, unreadOn
 // UnreadETag implements walletgate.ChannelStore.
 func (s *Store) UnreadETag(ctx context.Context, channelID, tokenID int64) (int64, error) {
 	var seq int64
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(m.seq), 0) FROM message m
+	// Newest first, stopping at the first match: HEAD is polled often and
+	// the answer is almost always the channel's last message.
+	err := s.pool.QueryRow(ctx, `SELECT m.seq FROM message m
 		WHERE m.msg_box_id = $1 AND m.fromtoken <> $2
-		AND EXISTS (SELECT 1 FROM message_status st WHERE st.message_id = m.id AND NOT st.isdeleted)`,
+		AND EXISTS (SELECT 1 FROM message_status st WHERE st.message_id = m.id AND NOT st.isdeleted)
+		ORDER BY m.seq DESC LIMIT 1`,
 		channelID, tokenID).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("postgres: unread etag of channel %d for token %d: %w", channelID, tokenID, err)
 	}

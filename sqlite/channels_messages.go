@@ -26,10 +26,14 @@ func (s *Store) WriteMessage(ctx context.Context, m walletgate.NewMessage) (wall
 	}
 	var msg walletgate.Message
 	err := s.write(ctx, func(w *wtx) error {
-		var locked, sequenced, head, writerChannel int64
-		err := w.queryRow(`SELECT b.locked, b.sequenced, b.head_seq, coalesce(t.msg_box_id, 0)
-			FROM msg_box b LEFT JOIN msg_box_api_token t ON t.id = ? WHERE b.id = ?`, m.TokenID, m.ChannelID).
-			Scan(&locked, &sequenced, &head, &writerChannel)
+		// One statement reads the rules' inputs; the unread check uses the
+		// partial index message_status_unread_idx.
+		var locked, unread, head, writerChannel int64
+		err := w.queryRow(`SELECT b.locked, b.head_seq, coalesce(t.msg_box_id, 0),
+				b.sequenced != 0 AND EXISTS (SELECT 1 FROM message_status
+					WHERE token_id = ? AND isread = 0 AND isdeleted = 0)
+			FROM msg_box b LEFT JOIN msg_box_api_token t ON t.id = ? WHERE b.id = ?`, m.TokenID, m.TokenID, m.ChannelID).
+			Scan(&locked, &head, &writerChannel, &unread)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(err, "channel %d not found", m.ChannelID)
 		}
@@ -42,15 +46,8 @@ func (s *Store) WriteMessage(ctx context.Context, m walletgate.NewMessage) (wall
 		if locked != 0 {
 			return walletgate.Errorf(walletgate.EConflict, reasonLocked)
 		}
-		if sequenced != 0 {
-			var unread int
-			if err := w.queryRow(`SELECT count(*) FROM (SELECT 1 FROM message_status
-				WHERE token_id = ? AND isread = 0 AND isdeleted = 0 LIMIT 1)`, m.TokenID).Scan(&unread); err != nil {
-				return fmt.Errorf("check unread messages of token %d: %w", m.TokenID, err)
-			}
-			if unread > 0 {
-				return walletgate.Errorf(walletgate.EConflict, reasonSequencing)
-			}
+		if unread != 0 {
+			return walletgate.Errorf(walletgate.EConflict, reasonSequencing)
 		}
 		seq := head + 1
 		res, err := w.exec(`INSERT INTO message (fromtoken, msg_box_id, seq, receivedts, contenttype, payload)
@@ -117,10 +114,16 @@ func (s *Store) Messages(ctx context.Context, channelID, tokenID int64, unreadOn
 // UnreadETag implements walletgate.ChannelStore.
 func (s *Store) UnreadETag(ctx context.Context, channelID, tokenID int64) (int64, error) {
 	var seq int64
-	err := s.read.QueryRowContext(ctx, `SELECT coalesce(max(m.seq), 0) FROM message m
+	// Newest first, stopping at the first match: HEAD is polled often and
+	// the answer is almost always the channel's last message.
+	err := s.read.QueryRowContext(ctx, `SELECT m.seq FROM message m
 		WHERE m.msg_box_id = ? AND m.fromtoken != ?
-		AND EXISTS (SELECT 1 FROM message_status st WHERE st.message_id = m.id AND st.isdeleted = 0)`,
+		AND EXISTS (SELECT 1 FROM message_status st WHERE st.message_id = m.id AND st.isdeleted = 0)
+		ORDER BY m.seq DESC LIMIT 1`,
 		channelID, tokenID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: unread etag of channel %d for token %d: %w", channelID, tokenID, err)
 	}
