@@ -145,7 +145,7 @@ func (s *Store) runBatch(batch []*writeReq, errs []error) []error {
 			s.rollback(w)
 			return failAll(fmt.Errorf("sqlite: savepoint: %w", err))
 		}
-		err := r.fn(w)
+		err := runOp(r.fn, w)
 		if err != nil {
 			if _, rerr := w.exec("ROLLBACK TO op"); rerr != nil {
 				s.rollback(w)
@@ -175,4 +175,16 @@ func (s *Store) runBatch(batch []*writeReq, errs []error) []error {
 // connection that is truly broken fails the next BEGIN, which is reported.
 func (s *Store) rollback(w *wtx) {
 	_, _ = w.exec("ROLLBACK")
+}
+
+// runOp runs fn, turning a panic (a bug) into an error for that operation
+// alone, so one bad operation cannot kill the writer and strand every
+// caller waiting on it.
+func runOp(fn func(*wtx) error, w *wtx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = walletgate.Errorf(walletgate.EInternal, "sqlite: write operation panicked: %v", p)
+		}
+	}()
+	return fn(w)
 }
