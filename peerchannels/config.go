@@ -64,6 +64,10 @@ type Config struct {
 	// should send none; the reader discards them).
 	MaxClientFrame int64
 
+	// CloseHookTimeout bounds one run of the account-socket close hooks
+	// (Service.OnAccountSocketClosed), which may call upstream services.
+	CloseHookTimeout time.Duration
+
 	// ChannelCacheSize bounds the cache of channel ids (external id to row
 	// id, owner and sequencing, which never change) that spares each message
 	// request a store read.
@@ -93,6 +97,7 @@ const (
 	DefaultSendQueue               = 1024
 	DefaultMaxClientFrame          = 64 << 10
 	DefaultChannelCacheSize        = 10000
+	DefaultCloseHookTimeout        = 10 * time.Second
 )
 
 // networkNames are the NETWORK values the reference server accepts.
@@ -156,6 +161,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxClientFrame == 0 {
 		c.MaxClientFrame = DefaultMaxClientFrame
 	}
+	if c.CloseHookTimeout == 0 {
+		c.CloseHookTimeout = DefaultCloseHookTimeout
+	}
 	if c.ChannelCacheSize == 0 {
 		c.ChannelCacheSize = DefaultChannelCacheSize
 	}
@@ -193,8 +201,9 @@ func (c Config) Validate() error {
 	if !knownNetwork(c.Network) {
 		errs = append(errs, fmt.Errorf("network %q: must be one of %s", c.Network, networkNames))
 	}
-	if c.PingInterval < 0 || c.WriteTimeout < 0 {
-		errs = append(errs, fmt.Errorf("ping interval %v and write timeout %v: must not be negative", c.PingInterval, c.WriteTimeout))
+	if c.PingInterval < 0 || c.WriteTimeout < 0 || c.CloseHookTimeout < 0 {
+		errs = append(errs, fmt.Errorf("ping interval %v, write timeout %v and close hook timeout %v: must not be negative",
+			c.PingInterval, c.WriteTimeout, c.CloseHookTimeout))
 	}
 	if c.SendQueue < 1 {
 		errs = append(errs, fmt.Errorf("send queue %d: must be positive", c.SendQueue))

@@ -14,5 +14,7 @@
 //
 // The headers and indexer proxies add their routes to the same Router
 // (Config.Extra or Service.Router) and push to account sockets through
-// SendAccount and BroadcastAccountsText.
+// SendAccount and BroadcastAccountsText, see whether an account socket is
+// open with AccountConnected, and clean up after one with
+// OnAccountSocketClosed.
 package peerchannels

@@ -62,6 +62,7 @@ var e2eTests = []struct {
 	{"AccountSocket", e2eAccountSocket},
 	{"SocketPings", e2eSocketPings},
 	{"SlowSocketClosed", e2eSlowSocketClosed},
+	{"AccountSocketCloseHooks", e2eAccountSocketCloseHooks},
 }
 
 func TestSQLite(t *testing.T) {

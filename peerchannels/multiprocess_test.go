@@ -25,7 +25,7 @@ func TestTwoServicesSharePostgres(t *testing.T) {
 
 	onB := b.mustDial("/api/v1/channel/" + ch.ID + "/notify?token=" + owner)
 	acctOnB := b.mustDial("/api/v1/web-socket?token="+key, "Accept", "application/octet-stream")
-	eventually(t, "account socket tracked on B", func() bool { return b.svc.AccountSocketOpen(acctID) })
+	eventually(t, "account socket tracked on B", func() bool { return b.svc.AccountConnected(acctID) })
 	onA := a.mustDial("/api/v1/channel/" + ch.ID + "/notify?token=" + peer)
 
 	want(t, "write through A", a.write(peer, ch.ID, `{"via":"A"}`), 200, "")

@@ -42,7 +42,7 @@ func New(cfg Config, store walletgate.ChannelStore, notifier walletgate.ChannelN
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, store: store, notifier: notifier, log: log, router: NewRouter(), hub: newHub(), channels: newChannelCache(cfg.ChannelCacheSize), ready: make(chan struct{})}
+	s := &Service{cfg: cfg, store: store, notifier: notifier, log: log, router: NewRouter(), hub: newHub(cfg.CloseHookTimeout), channels: newChannelCache(cfg.ChannelCacheSize), ready: make(chan struct{})}
 	s.routes()
 	if cfg.Extra != nil {
 		cfg.Extra(s.router)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -87,22 +88,28 @@ type hub struct {
 	accounts map[int64]*socket
 	all      map[*socket]struct{}
 	closed   bool
-	onClose  []func(accountID int64)
+	onClose  []func(ctx context.Context, accountID int64)
+	// hookTimeout bounds one run of the close hooks.
+	hookTimeout time.Duration
 }
 
-func newHub() *hub {
+func newHub(hookTimeout time.Duration) *hub {
 	return &hub{
-		channels: map[string]map[*socket]struct{}{},
-		accounts: map[int64]*socket{},
-		all:      map[*socket]struct{}{},
+		hookTimeout: hookTimeout,
+		channels:    map[string]map[*socket]struct{}{},
+		accounts:    map[int64]*socket{},
+		all:         map[*socket]struct{}{},
 	}
 }
 
-// add tracks sk; false once the hub is shut down.
+// add tracks sk; false once the hub is shut down. A new account socket
+// replaces the account's tracked one, which is closed and whose close
+// hooks run before the new one is visible, so watches the client sets up
+// on the new socket are never wiped by the old one's cleanup.
 func (h *hub) add(sk *socket) bool {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return false
 	}
 	h.all[sk] = struct{}{}
@@ -113,12 +120,27 @@ func (h *hub) add(sk *socket) bool {
 			h.channels[sk.channel] = set
 		}
 		set[sk] = struct{}{}
+		h.mu.Unlock()
 		return true
 	}
-	if old := h.accounts[sk.accountID]; old != nil {
+	old := h.accounts[sk.accountID]
+	if old != nil {
+		delete(h.accounts, sk.accountID)
 		// Only the newest socket is tracked; close the older one so its
 		// client knows to stop waiting on it.
 		old.stop(websocket.StatusPolicyViolation, "replaced by a newer account websocket")
+	}
+	h.mu.Unlock()
+	if old != nil {
+		h.runHooks(sk.accountID)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return true // shutdown has stopped sk with the rest
+	}
+	if racer := h.accounts[sk.accountID]; racer != nil {
+		racer.stop(websocket.StatusPolicyViolation, "replaced by a newer account websocket")
 	}
 	h.accounts[sk.accountID] = sk
 	return true
@@ -128,7 +150,7 @@ func (h *hub) add(sk *socket) bool {
 func (h *hub) remove(sk *socket) {
 	h.mu.Lock()
 	delete(h.all, sk)
-	var hooks []func(int64)
+	tracked := false
 	if sk.channel != "" {
 		if set := h.channels[sk.channel]; set != nil {
 			delete(set, sk)
@@ -138,11 +160,27 @@ func (h *hub) remove(sk *socket) {
 		}
 	} else if h.accounts[sk.accountID] == sk {
 		delete(h.accounts, sk.accountID)
-		hooks = append(hooks, h.onClose...)
+		tracked = true
 	}
 	h.mu.Unlock()
+	if tracked {
+		h.runHooks(sk.accountID)
+	}
+}
+
+// runHooks calls the account-socket close hooks, outside the lock, with a
+// bounded context (they may call upstream services).
+func (h *hub) runHooks(accountID int64) {
+	h.mu.Lock()
+	hooks := slices.Clone(h.onClose)
+	h.mu.Unlock()
+	if len(hooks) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.hookTimeout)
+	defer cancel()
 	for _, fn := range hooks {
-		fn(sk.accountID)
+		fn(ctx, accountID)
 	}
 }
 
@@ -391,33 +429,41 @@ func (s *Service) SendAccount(ctx context.Context, accountID int64, kind uint32,
 	return nil
 }
 
-// AccountSocketOpen reports whether the account has a tracked websocket on
+// AccountConnected reports whether the account has a tracked websocket on
 // this process (output-spend registration requires one).
-func (s *Service) AccountSocketOpen(accountID int64) bool {
+func (s *Service) AccountConnected(accountID int64) bool {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	return s.hub.accounts[accountID] != nil
 }
 
-// BroadcastAccountsText queues a text frame to every tracked account
-// websocket on this process, whatever its mode (the reference sends
-// bsvapi.headers.tip as text to all), and returns how many got it.
-func (s *Service) BroadcastAccountsText(ctx context.Context, text []byte) int {
+// BroadcastAccountsText sends {"message_type":messageType,"result":result}
+// as a text frame to every tracked account websocket on this process,
+// whatever its mode, as the reference sends bsvapi.headers.tip. It never
+// blocks; a result that is not valid JSON is sent as a JSON string.
+func (s *Service) BroadcastAccountsText(ctx context.Context, messageType string, result json.RawMessage) {
+	var res any = result
+	if !json.Valid(result) {
+		res = string(result)
+	}
+	b, err := json.Marshal(accountEnvelope{MessageType: messageType, Result: res})
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "encode account broadcast", slog.String("type", messageType), slog.Any("err", err))
+		return
+	}
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
-	n := 0
 	for _, sk := range s.hub.accounts {
-		if sk.queue(frame{websocket.MessageText, text}) {
-			n++
-		}
+		sk.queue(frame{websocket.MessageText, b})
 	}
-	return n
 }
 
-// OnAccountSocketClosed registers fn to run (outside any lock) when a
-// tracked account websocket closes, e.g. to unregister its output-spend
-// watches upstream. Register before serving.
-func (s *Service) OnAccountSocketClosed(fn func(accountID int64)) {
+// OnAccountSocketClosed registers fn to run, outside any lock and with a
+// context bounded by Config.CloseHookTimeout, when a tracked account
+// websocket closes or is replaced by a newer one, e.g. to drop its
+// output-spend watches (indexer.Handler.AccountSocketClosed fits).
+// Register before serving.
+func (s *Service) OnAccountSocketClosed(fn func(ctx context.Context, accountID int64)) {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	s.hub.onClose = append(s.hub.onClose, fn)

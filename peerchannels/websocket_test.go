@@ -147,7 +147,7 @@ func e2eAccountSocket(t *testing.T, be backend) {
 	}
 
 	js := e.mustDial("/api/v1/web-socket?token=" + key)
-	eventually(t, "account socket tracked", func() bool { return e.svc.AccountSocketOpen(acctID) })
+	eventually(t, "account socket tracked", func() bool { return e.svc.AccountConnected(acctID) })
 	want(t, "owner write (skipped)", e.write(owner, ch.ID, `1`), 200, "")
 	want(t, "peer write", e.write(peer, ch.ID, `2`), 200, "")
 	typ, data := next(t, js)
@@ -202,17 +202,18 @@ func e2eAccountSocket(t *testing.T, be backend) {
 	if binary.BigEndian.Uint32(data) != KindOutputSpend || string(data[4:]) != string(spend) {
 		t.Fatalf("binary kind 2 frame %x", data)
 	}
-	tip := []byte(`{"message_type":"bsvapi.headers.tip","result":[]}`)
-	if n := e.svc.BroadcastAccountsText(t.Context(), tip); n != 1 {
-		t.Fatalf("broadcast reached %d sockets, want 1", n)
-	}
-	if typ, data = next(t, bin); typ != websocket.MessageText || string(data) != string(tip) {
+	e.svc.BroadcastAccountsText(t.Context(), "bsvapi.headers.tip", json.RawMessage(`[{"height":7}]`))
+	tip := `{"message_type":"bsvapi.headers.tip","result":[{"height":7}]}`
+	if typ, data = next(t, bin); typ != websocket.MessageText || string(data) != tip {
 		t.Fatalf("broadcast frame %v %s: want text even in binary mode", typ, data)
 	}
 
 	// Checklist 23: any client frame closes the account socket.
 	closed := make(chan struct{})
-	e.svc.OnAccountSocketClosed(func(id int64) {
+	e.svc.OnAccountSocketClosed(func(ctx context.Context, id int64) {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("close hook context has no deadline")
+		}
 		if id == acctID {
 			close(closed)
 		}
@@ -228,7 +229,7 @@ func e2eAccountSocket(t *testing.T, be backend) {
 	case <-ctx.Done():
 		t.Fatal("close hook not run")
 	}
-	if e.svc.AccountSocketOpen(acctID) {
+	if e.svc.AccountConnected(acctID) {
 		t.Fatal("closed socket still tracked")
 	}
 }
@@ -246,8 +247,8 @@ func e2eSocketPings(t *testing.T, be backend) {
 		readErr <- err
 	}()
 	e.mustDial("/api/v1/web-socket?token=" + key) // never read: pongs never sent
-	eventually(t, "tracked", func() bool { return e.svc.AccountSocketOpen(acctID) })
-	eventually(t, "the silent socket closed by the missed pong", func() bool { return !e.svc.AccountSocketOpen(acctID) })
+	eventually(t, "tracked", func() bool { return e.svc.AccountConnected(acctID) })
+	eventually(t, "the silent socket closed by the missed pong", func() bool { return !e.svc.AccountConnected(acctID) })
 	// The live one survived the same number of pings and still delivers.
 	want(t, "write", e.write(ch.AccessTokens[0].Token, ch.ID, `1`), 200, "")
 	select {
@@ -265,7 +266,7 @@ func e2eSlowSocketClosed(t *testing.T, be backend) {
 	e := newEnvWith(t, be, func(c *Config) { c.SendQueue = 2; c.WriteTimeout = time.Minute })
 	key, acctID := e.account()
 	e.mustDial("/api/v1/web-socket?token="+key, "Accept", "application/octet-stream") // never reads
-	eventually(t, "tracked", func() bool { return e.svc.AccountSocketOpen(acctID) })
+	eventually(t, "tracked", func() bool { return e.svc.AccountConnected(acctID) })
 	big := make([]byte, 1<<20)
 	var err error
 	for i := 0; i < 256 && err == nil; i++ {
@@ -274,7 +275,7 @@ func e2eSlowSocketClosed(t *testing.T, be backend) {
 	if err == nil {
 		t.Fatal("256 MiB queued to a socket that never reads")
 	}
-	eventually(t, "slow socket dropped", func() bool { return !e.svc.AccountSocketOpen(acctID) })
+	eventually(t, "slow socket dropped", func() bool { return !e.svc.AccountConnected(acctID) })
 }
 
 // Run's end closes every socket.
@@ -308,5 +309,55 @@ func TestRunEndClosesSockets(t *testing.T) {
 	}
 	if err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("socket after shutdown: %v", err)
+	}
+}
+
+// The shapes the headers and indexer proxies consume (their
+// AccountPusher and AccountSockets interfaces).
+var _ interface {
+	AccountConnected(accountID int64) bool
+	SendAccount(ctx context.Context, accountID int64, kind uint32, payload []byte) error
+	BroadcastAccountsText(ctx context.Context, messageType string, result json.RawMessage)
+} = (*Service)(nil)
+
+// Close hooks run when the tracked account socket is replaced (before the
+// new one is visible) and when it closes, not for untracked ones.
+func e2eAccountSocketCloseHooks(t *testing.T, be backend) {
+	e := newEnvWith(t, be)
+	key, acctID := e.account()
+	calls := make(chan bool, 8) // whether the account looked connected during the hook
+	e.svc.OnAccountSocketClosed(func(ctx context.Context, id int64) {
+		if id == acctID {
+			calls <- e.svc.AccountConnected(id)
+		}
+	})
+	first := e.mustDial("/api/v1/web-socket?token=" + key)
+	eventually(t, "first tracked", func() bool { return e.svc.AccountConnected(acctID) })
+	second := e.mustDial("/api/v1/web-socket?token=" + key)
+	select {
+	case connected := <-calls:
+		if connected {
+			t.Fatal("during the replacement hook the account already looked connected")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no hook on replacement")
+	}
+	eventually(t, "second tracked", func() bool { return e.svc.AccountConnected(acctID) })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, _, err := first.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("replaced socket: %v", err)
+	}
+	second.Close(websocket.StatusNormalClosure, "bye")
+	select {
+	case <-calls:
+	case <-ctx.Done():
+		t.Fatal("no hook on close")
+	}
+	eventually(t, "untracked", func() bool { return !e.svc.AccountConnected(acctID) })
+	select {
+	case <-calls:
+		t.Fatal("a hook ran a third time")
+	case <-time.After(50 * time.Millisecond):
 	}
 }
