@@ -37,6 +37,7 @@ type call struct {
 	err    error
 
 	// Set by the connection when sent.
+	seq    uint64 // position of the reply among the connection's messages
 	id     uint64
 	flight *flight
 	sentAt time.Time
@@ -77,7 +78,7 @@ type conn struct {
 	nc       net.Conn
 	version  string
 	server   string
-	onNotify func(method string, params json.RawMessage)
+	onNotify notifyFunc
 
 	wmu    sync.Mutex // serialises writes and id assignment
 	nextID uint64
@@ -99,7 +100,11 @@ type conn struct {
 
 // dial connects, negotiates the protocol and starts the reader and the
 // housekeeping (ping, stall check) goroutines, which end with the conn.
-func dial(ctx context.Context, cfg *Config, log *slog.Logger, onNotify func(string, json.RawMessage)) (*conn, error) {
+// notifyFunc receives a notification; seq orders it among the messages
+// of its connection (see call.seq).
+type notifyFunc func(c *conn, method string, params json.RawMessage, seq uint64)
+
+func dial(ctx context.Context, cfg *Config, log *slog.Logger, onNotify notifyFunc) (*conn, error) {
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -208,6 +213,7 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 
 func (c *conn) readLoop(br *bufio.Reader) {
 	defer c.wg.Done()
+	var seq uint64 // messages read, for ordering replies and notifications
 	for {
 		line, err := readLine(br, c.cfg.MaxLine)
 		if err != nil {
@@ -221,21 +227,22 @@ func (c *conn) readLoop(br *bufio.Reader) {
 			return
 		}
 		for _, m := range msgs {
+			seq++
 			switch {
 			case m.Method != "":
 				// A notification; a server request (method and id) is not
 				// ours to answer below 1.7 and must not match our ids.
 				if c.onNotify != nil && !m.HasID {
-					c.onNotify(m.Method, m.Params)
+					c.onNotify(c, m.Method, m.Params, seq)
 				}
 			case m.HasID:
-				c.deliver(m)
+				c.deliver(m, seq)
 			}
 		}
 	}
 }
 
-func (c *conn) deliver(m message) {
+func (c *conn) deliver(m message, seq uint64) {
 	c.mu.Lock()
 	cl, ok := c.pending[m.ID]
 	if !ok {
@@ -244,6 +251,7 @@ func (c *conn) deliver(m message) {
 		return
 	}
 	delete(c.pending, m.ID)
+	cl.seq = seq
 	f := cl.flight
 	f.remaining--
 	release := f.remaining == 0 && f.slot

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,9 +18,12 @@ type sub struct {
 	status string
 	ready  chan struct{} // closed once the first subscribe answered
 	err    error
-	// early is set when a notification (newer than the subscribe reply,
-	// which precedes it on the wire) arrived before the reply was stored.
-	early bool
+	// A notification that arrived while the first subscribe was under
+	// way: it wins over the reply if it came after it on the same
+	// connection.
+	early     bool
+	earlyConn *conn
+	earlySeq  uint64
 }
 
 // subscriber owns the push connection: blockchain.headers.subscribe plus one
@@ -178,6 +182,12 @@ func (s *subscriber) setTip(t walletgate.Tip) {
 // setStatus records sh's status and publishes it when it differs from the
 // last known one of a live subscription.
 func (s *subscriber) setStatus(sh walletgate.ScriptHash, status string) {
+	s.setStatusFrom(nil, 0, sh, status)
+}
+
+// setStatusFrom is setStatus for a notification, which may arrive before
+// the first subscribe's reply is stored.
+func (s *subscriber) setStatusFrom(c *conn, seq uint64, sh walletgate.ScriptHash, status string) {
 	s.mu.Lock()
 	sb := s.subs[sh]
 	if sb == nil || sb.refs <= 0 || sb.status == status {
@@ -187,7 +197,9 @@ func (s *subscriber) setStatus(sh walletgate.ScriptHash, status string) {
 	select {
 	case <-sb.ready:
 	default:
-		sb.status, sb.early = status, true
+		if c != nil {
+			sb.status, sb.early, sb.earlyConn, sb.earlySeq = status, true, c, seq
+		}
 		s.mu.Unlock()
 		return
 	}
@@ -197,7 +209,7 @@ func (s *subscriber) setStatus(sh walletgate.ScriptHash, status string) {
 }
 
 // onNotify runs on the reader goroutine for every notification.
-func (s *subscriber) onNotify(method string, raw json.RawMessage) {
+func (s *subscriber) onNotify(c *conn, method string, raw json.RawMessage, seq uint64) {
 	switch method {
 	case "blockchain.headers.subscribe":
 		var p []tipJSON
@@ -213,7 +225,7 @@ func (s *subscriber) onNotify(method string, raw json.RawMessage) {
 			s.log.Warn("electrum: bad scripthash notification", "params", string(raw))
 			return
 		}
-		s.setStatus(walletgate.ScriptHash(sh), statusOf(p[1]))
+		s.setStatusFrom(c, seq, walletgate.ScriptHash(strings.ToLower(sh)), statusOf(p[1]))
 	}
 }
 
@@ -268,17 +280,24 @@ func (s *subscriber) subscribe(ctx context.Context, sh walletgate.ScriptHash) (s
 	s.subs[sh] = sb
 	s.mu.Unlock()
 
-	status, err := s.serverSubscribe(ctx, sh)
+	status, from, seq, err := s.serverSubscribe(ctx, sh)
+	return s.complete(sh, sb, status, from, seq, err)
+}
+
+// complete stores the first subscribe's outcome: the reply's status, unless
+// a notification that came after the reply on the same connection was
+// already recorded (it is newer). On error every caller waiting on this
+// subscription gets the error, so none of them holds a reference: it is
+// dropped whole.
+func (s *subscriber) complete(sh walletgate.ScriptHash, sb *sub, status string, from *conn, seq uint64, err error) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
-		// Every caller waiting on this subscription gets the error, so none
-		// of them holds a reference: drop it whole.
 		sb.err = err
 		if s.subs[sh] == sb {
 			delete(s.subs, sh)
 		}
-	} else if !sb.early {
+	} else if !sb.early || sb.earlyConn != from || sb.earlySeq < seq {
 		sb.status = status
 	}
 	close(sb.ready)
@@ -287,22 +306,23 @@ func (s *subscriber) subscribe(ctx context.Context, sh walletgate.ScriptHash) (s
 
 // serverSubscribe sends blockchain.scripthash.subscribe, once more if the
 // connection died meanwhile (the resync of the next connection covers it too).
-func (s *subscriber) serverSubscribe(ctx context.Context, sh walletgate.ScriptHash) (string, error) {
+// It returns the status, and the connection and position of the reply.
+func (s *subscriber) serverSubscribe(ctx context.Context, sh walletgate.ScriptHash) (string, *conn, uint64, error) {
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		var c *conn
 		if c, err = s.waitConn(ctx); err != nil {
-			return "", err
+			return "", nil, 0, err
 		}
 		cl := newCall(ctx, "blockchain.scripthash.subscribe", params(sh))
 		if err = c.roundTrip(ctx, cl); err == nil {
-			return statusOf(cl.result), nil
+			return statusOf(cl.result), c, cl.seq, nil
 		}
 		if !errors.Is(err, errConnLost) {
-			return "", err
+			return "", nil, 0, err
 		}
 	}
-	return "", err
+	return "", nil, 0, err
 }
 
 // release drops one reference of sb.

@@ -136,3 +136,29 @@ func TestSubscriberResyncsAfterRestart(t *testing.T) {
 		t.Fatalf("tip after resync: %+v, %v", tip, err)
 	}
 }
+
+func TestNotificationDuringFirstSubscribe(t *testing.T) {
+	c1, c2 := &conn{}, &conn{}
+	for _, tc := range []struct {
+		name      string
+		from      *conn
+		notifySeq uint64
+		replySeq  uint64
+		want      string
+	}{
+		{"notification after the reply wins", c1, 7, 5, "notified"},
+		{"notification before the reply loses", c1, 3, 5, "replied"},
+		{"notification from another connection loses", c2, 7, 5, "replied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &subscriber{subs: make(map[walletgate.ScriptHash]*sub)}
+			sb := &sub{refs: 1, ready: make(chan struct{})}
+			s.subs["aa"] = sb
+			s.setStatusFrom(tc.from, tc.notifySeq, "aa", "notified")
+			got, err := s.complete("aa", sb, "replied", c1, tc.replySeq, nil)
+			if err != nil || got != tc.want {
+				t.Fatalf("status %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
