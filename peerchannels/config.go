@@ -193,7 +193,8 @@ func (c Config) Validate() error {
 	if c.MaxTokenDescription < 1 {
 		errs = append(errs, fmt.Errorf("max token description %d: must be positive", c.MaxTokenDescription))
 	}
-	for name, u := range map[string]string{"header sv url": c.HeaderSVURL, "indexer url": c.IndexerURL} {
+	for _, nu := range [...][2]string{{"header sv url", c.HeaderSVURL}, {"indexer url", c.IndexerURL}} {
+		name, u := nu[0], nu[1]
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			errs = append(errs, fmt.Errorf("%s %q: must be an http(s) URL with a host", name, u))
 		}
