@@ -435,6 +435,9 @@ func (cl *Client) Subscribe(ctx context.Context, sh walletgate.ScriptHash) (stri
 	defer cancel()
 	status, err := cl.sub.subscribe(ctx, sh)
 	if err != nil {
+		if _, up := cl.sub.currentTip(); !up && errors.Is(err, context.DeadlineExceeded) {
+			return "", walletgate.WrapError(walletgate.EUnavailable, err, "no subscription connection to ElectrumX %s", cl.addr)
+		}
 		return "", cl.mapErr("blockchain.scripthash.subscribe", err)
 	}
 	return status, nil

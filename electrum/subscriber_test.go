@@ -1,9 +1,11 @@
 package electrum
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/electrum/electrumtest"
@@ -160,5 +162,20 @@ func TestNotificationDuringFirstSubscribe(t *testing.T) {
 				t.Fatalf("status %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestSubscribeWithoutServerIsUnavailable(t *testing.T) {
+	srv := startServer(t, electrumtest.NewMemChain(), electrumtest.Config{})
+	cfg := clientConfig(t, srv)
+	cfg.Timeout = 300 * time.Millisecond
+	if err := srv.Refuse(true); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, cfg, nil)
+	_, err := cl.Subscribe(context.Background(), shOf(1))
+	wantCode(t, err, walletgate.EUnavailable)
+	if n := cl.sub.subscriptions(); n != 0 {
+		t.Fatalf("a failed subscribe left %d subscriptions", n)
 	}
 }
