@@ -84,7 +84,7 @@ func ParseOutputSpends(b []byte) ([]OutputSpend, error) {
 		s.OutIndex = binary.BigEndian.Uint32(b[32:36])
 		copy(s.InTxHash[:], b[36:68])
 		s.InIndex = binary.BigEndian.Uint32(b[68:72])
-		copy(s.BlockHash[:], b[72:100])
+		copy(s.BlockHash[:], b[72:104])
 		out = append(out, s)
 	}
 	return out, nil
