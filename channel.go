@@ -126,6 +126,9 @@ type ChannelStore interface {
 	// AccountByAPIKey finds an account by its master token; ENotFound if none.
 	// Disabled accounts are returned too: the caller decides to refuse them.
 	AccountByAPIKey(ctx context.Context, apiKey string) (Account, error)
+	// AccountByID finds an account by its internal id (the account_id the
+	// indexer knows); ENotFound if none.
+	AccountByID(ctx context.Context, accountID int64) (Account, error)
 	// AccountByPublicKey finds an account by its exact key bytes; ENotFound if none.
 	AccountByPublicKey(ctx context.Context, publicKey []byte) (Account, error)
 	// SetAccountFlags overwrites the account's flags; ENotFound if unknown.
@@ -216,6 +219,13 @@ type ChannelStore interface {
 	// DeleteTipFilters removes the registrations, finalised or not;
 	// EInvalid "10025: …" (and no change) if any hash is not registered.
 	DeleteTipFilters(ctx context.Context, accountID int64, hashes [][32]byte) error
+
+	// PruneTipFilters deletes registrations that expired before now
+	// (DateCreated + DurationSecs) and unfinalised ones, which a crash
+	// mid-registration leaves behind, and returns how many it removed. The
+	// reference server does this at startup; call it before serving, since
+	// later it would also remove registrations still in flight.
+	PruneTipFilters(ctx context.Context, now time.Time) (int64, error)
 
 	// Close waits for pending writes and releases the database.
 	Close() error

@@ -78,6 +78,18 @@ func (s *Store) AccountByAPIKey(ctx context.Context, apiKey string) (walletgate.
 	return a, nil
 }
 
+// AccountByID implements walletgate.ChannelStore.
+func (s *Store) AccountByID(ctx context.Context, accountID int64) (walletgate.Account, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE account_id = $1`, accountID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, notFound(err, "account %d not found", accountID)
+	}
+	if err != nil {
+		return a, fmt.Errorf("postgres: account %d: %w", accountID, err)
+	}
+	return a, nil
+}
+
 // AccountByPublicKey implements walletgate.ChannelStore.
 func (s *Store) AccountByPublicKey(ctx context.Context, publicKey []byte) (walletgate.Account, error) {
 	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE public_key_bytes = $1`, publicKey))

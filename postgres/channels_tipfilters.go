@@ -132,3 +132,13 @@ func (s *Store) ListTipFilters(ctx context.Context, accountID int64) ([]walletga
 	}
 	return out, nil
 }
+
+// PruneTipFilters implements walletgate.ChannelStore.
+func (s *Store) PruneTipFilters(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM indexer_filtering_registrations_pushdata
+		WHERE date_expires < $1 OR flags & 1 = 0`, now.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune tip filters: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

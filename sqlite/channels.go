@@ -152,6 +152,18 @@ func (s *Store) AccountByAPIKey(ctx context.Context, apiKey string) (walletgate.
 	return a, nil
 }
 
+// AccountByID implements walletgate.ChannelStore.
+func (s *Store) AccountByID(ctx context.Context, accountID int64) (walletgate.Account, error) {
+	a, err := scanAccount(s.read.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE account_id = ?`, accountID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, notFound(err, "account %d not found", accountID)
+	}
+	if err != nil {
+		return a, fmt.Errorf("sqlite: account %d: %w", accountID, err)
+	}
+	return a, nil
+}
+
 // AccountByPublicKey implements walletgate.ChannelStore.
 func (s *Store) AccountByPublicKey(ctx context.Context, publicKey []byte) (walletgate.Account, error) {
 	a, err := scanAccount(s.read.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE public_key_bytes = ?`, publicKey))

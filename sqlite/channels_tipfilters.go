@@ -130,3 +130,21 @@ func (s *Store) ListTipFilters(ctx context.Context, accountID int64) ([]walletga
 	}
 	return out, nil
 }
+
+// PruneTipFilters implements walletgate.ChannelStore.
+func (s *Store) PruneTipFilters(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(`DELETE FROM indexer_filtering_registrations_pushdata
+			WHERE date_expires < ? OR flags & 1 = 0`, now.Unix())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune tip filters: %w", err)
+	}
+	return n, nil
+}

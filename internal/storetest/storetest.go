@@ -32,6 +32,8 @@ func RunChannelStore(t *testing.T, open func(t *testing.T) walletgate.ChannelSto
 	t.Run("ETags", func(t *testing.T) { testETags(t, s) })
 	t.Run("Payloads", func(t *testing.T) { testPayloads(t, s) })
 	t.Run("TipFilters", func(t *testing.T) { testTipFilters(t, s) })
+	// Pruning is store-wide, so it gets a store of its own.
+	t.Run("PruneTipFilters", func(t *testing.T) { testPruneTipFilters(t, open(t)) })
 	t.Run("Cancelled", func(t *testing.T) { testCancelled(t, s) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, s, s) })
 }

@@ -115,3 +115,35 @@ func testTipFilters(t *testing.T, s walletgate.ChannelStore) {
 		t.Fatalf("account b lists %v, want only its own h2, finalised", got)
 	}
 }
+
+func testPruneTipFilters(t *testing.T, s walletgate.ChannelStore) {
+	ctx := ctxT(t)
+	a := mkAccount(t, s)
+	now := time.Now().Truncate(time.Second)
+	live, expired, unfinalised, boundary := hash(t), hash(t), hash(t), hash(t)
+	add := func(h [32]byte, created time.Time, dur uint32, finalise bool) {
+		t.Helper()
+		if err := s.AddTipFilters(ctx, a.ID, []walletgate.TipFilter{{AccountID: a.ID, PushDataHash: h, DateCreated: created, DurationSecs: dur}}); err != nil {
+			t.Fatalf("AddTipFilters: %v", err)
+		}
+		if finalise {
+			if err := s.FinaliseTipFilters(ctx, a.ID, [][32]byte{h}); err != nil {
+				t.Fatalf("FinaliseTipFilters: %v", err)
+			}
+		}
+	}
+	add(live, now.Add(-time.Minute), 3600, true)
+	add(expired, now.Add(-2*time.Hour), 3600, true)
+	add(unfinalised, now, 3600, false)
+	add(boundary, now.Add(-time.Hour), 3600, true) // expires exactly now: kept
+	n, err := s.PruneTipFilters(ctx, now)
+	if err != nil || n != 2 {
+		t.Fatalf("PruneTipFilters = %d, %v; want 2 removed", n, err)
+	}
+	fs, err := s.ListTipFilters(ctx, a.ID)
+	if err != nil || len(fs) != 2 || fs[0].PushDataHash != live || fs[1].PushDataHash != boundary {
+		t.Fatalf("after pruning: %+v, %v; want the live and boundary filters in registration order", fs, err)
+	}
+	// The unfinalised one is gone for good, so it can be registered again.
+	add(unfinalised, now, 3600, true)
+}
