@@ -97,7 +97,8 @@ func (h *Handler) serveSpendNotifications(w http.ResponseWriter, r *http.Request
 		writeError(w, http.StatusBadRequest, "no body")
 		return
 	}
-	ops, err := parseOutpointBody(mediaType(r, "Content-Type", ""), body)
+	ct := mediaType(r, "Content-Type", "")
+	ops, err := parseOutpointBody(ct, body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -127,7 +128,6 @@ func (h *Handler) serveSpendNotifications(w http.ResponseWriter, r *http.Request
 	if accept == "" {
 		accept = octetStream
 	}
-	ct := r.Header.Get("Content-Type")
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
 	defer cancel()
 	resp, err := h.do(ctx, upstreamRequest{method: http.MethodPost, path: r.URL.EscapedPath(),
