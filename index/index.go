@@ -120,7 +120,12 @@ func Open(node *rpc.Client, opts Options) (*Index, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("index: create directory for %s: %w", opts.Path, err)
 	}
-	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	// The map freelist and an unsynced freelist are what etcd runs large
+	// stores with: commits stop rewriting a freelist that grows with the
+	// file, and after a crash bbolt rebuilds it by scanning (data pages are
+	// still fsynced with the meta page, so commits stay atomic).
+	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second,
+		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", opts.Path, err)
 	}

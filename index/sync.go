@@ -261,6 +261,7 @@ func (x *Index) applyWindow(w []fetchedBlock, nodeH int64, touched map[SH]struct
 		for _, fb := range w {
 			if have && (fb.height != tip.height+1 || fb.blk.Header.PrevBlock != tip.hash) {
 				x.log.Info("index: node changed its chain during catch-up", "height", fb.height)
+				x.Notify() // the next round finds the fork without waiting a poll
 				return nil
 			}
 			undo := fb.height > nodeH-x.opts.MaxReorgDepth
