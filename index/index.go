@@ -48,6 +48,10 @@ type Options struct {
 	WebsocketURL  string
 	WebsocketUser string
 	WebsocketPass string
+	// ZMQEndpoints are Bitcoin Core's ZMQ publishers (the addresses of
+	// -zmqpubhashblock and -zmqpubrawtx, e.g. tcp://127.0.0.1:28332); empty
+	// disables ZMQ.
+	ZMQEndpoints []string
 	// Logger receives progress and errors. Default slog.Default().
 	Logger *slog.Logger
 	// OnChange is called after every sync round that changed something,
@@ -171,6 +175,9 @@ func (x *Index) Run(ctx context.Context) error {
 	defer cancel()
 	if x.opts.WebsocketURL != "" {
 		wg.Go(func() { x.runWebsocket(ctx) })
+	}
+	if len(x.opts.ZMQEndpoints) > 0 {
+		wg.Go(func() { x.runZMQ(ctx) })
 	}
 	t := time.NewTicker(x.opts.PollInterval)
 	defer t.Stop()
