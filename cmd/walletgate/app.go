@@ -32,6 +32,10 @@ type app struct {
 	// ping loops); each returns when its context ends.
 	background []func(ctx context.Context) error
 	coins      map[string]*coinApp
+	// ready channels close when a background task is live (for example the
+	// peer-channel notice subscription); serve waits for them before it
+	// accepts requests, so no acknowledged write can miss its listeners.
+	ready []<-chan struct{}
 }
 
 // coinApp is one served coin.
@@ -97,6 +101,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 			return nil, fmt.Errorf("peer channels: %w", err)
 		}
 		a.background = append(a.background, pc.Run)
+		a.ready = append(a.ready, pc.Ready())
 		ph := m.Wrap("peerchannels", pc.Handler())
 		if cfg.PeerChannels.Listen != "" {
 			a.extra = append(a.extra, listener{"peerchannels", cfg.PeerChannels.Listen, ph})
@@ -186,14 +191,7 @@ func buildCoin(ctx context.Context, c config.Coin, log *slog.Logger) (*coinApp, 
 	}
 	svc := wallet.New(backend, wallet.Config{FetchTimeout: c.Backend.Timeout.D()})
 	sink.set(svc)
-	dec := bitweb.AddressDecoderFunc(func(addr string) ([]byte, error) {
-		a, err := params.Decode(addr)
-		if err != nil {
-			return nil, err
-		}
-		return a.Script, nil
-	})
-	rest := bitweb.New(svc, dec, bitweb.Config{
+	rest := bitweb.New(svc, bitweb.ChainDecoder(params), bitweb.Config{
 		FixedFeeSatoshis: c.FixedFeeSatoshis,
 		RequestTimeout:   c.Backend.Timeout.D(),
 	}, clog.With("surface", "bitweb"))

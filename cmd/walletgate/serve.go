@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/walletgate/walletgate/server"
 )
@@ -34,27 +35,50 @@ func runServe(ctx context.Context, g *globals, args []string) int {
 	for _, c := range app.closers {
 		srv.OnClose(c.name, c.c)
 	}
+	// (the background-task closer is added after Start, so it runs first)
 	mainAddr := fmt.Sprintf("%s:%d", cfg.Server.Host, cfg.Server.Port)
 	srv.Listen("main", mainAddr, app.main)
 	for _, l := range app.extra {
 		srv.Listen(l.name, l.addr, l.handler)
 	}
+	runCtx, cancel := context.WithCancel(ctx)
+	bg := app.startBackground(runCtx, log)
+	stopBackground := func() { cancel(); bg.Wait() }
+	for _, r := range app.ready {
+		select {
+		case <-r:
+		case <-time.After(cfg.Server.ShutdownTimeout.D()):
+			stopBackground()
+			app.close()
+			fmt.Fprintln(g.stderr, "walletgate: a background service did not become ready in time")
+			return exitFailure
+		case <-ctx.Done():
+			stopBackground()
+			app.close()
+			return exitOK
+		}
+	}
 	if err := srv.Start(); err != nil {
+		stopBackground()
 		app.close()
 		fmt.Fprintf(g.stderr, "walletgate: %v\n", err)
 		return exitFailure
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	bg := app.startBackground(runCtx, log)
+	// Listeners drain first, then background tasks stop, then the closers
+	// (stores, backends) run — the order requests depend on them.
+	srv.OnClose("background tasks", closerFunc(func() error { stopBackground(); return nil }))
 	err = srv.Wait(ctx)
-	cancel()
-	bg.Wait()
 	if err != nil {
 		log.Error("shutdown", "err", err)
 		return exitFailure
 	}
 	return exitOK
 }
+
+// closerFunc adapts a function to io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 // healthMux is the root mux every configuration starts from.
 func healthMux() *http.ServeMux {
