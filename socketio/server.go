@@ -32,8 +32,15 @@ type Server struct {
 	sess sessions
 
 	mu     sync.Mutex
-	nsps   map[string]string // namespace → coin
+	nsps   map[string]binding
 	closed bool
+}
+
+// binding is what a namespace serves.
+type binding struct {
+	coin   string
+	dec    hub.AddressDecoder
+	prefix string // EVENT packet prefix: "2", or "2/nsp," for other namespaces
 }
 
 // New builds the endpoint over h. It serves nothing until Serve binds a
@@ -60,7 +67,7 @@ func New(h *hub.Hub, cfg Config) *Server {
 		eio:  io.ServeHandler(nil),
 		path: strings.TrimSuffix(cfg.Path, "/"),
 		sess: sessions{ready: make(map[string]*gate)},
-		nsps: make(map[string]string),
+		nsps: make(map[string]binding),
 	}
 	// Registered after Socket.IO's own listener, so it runs after it.
 	_ = io.Engine().On("connection", func(args ...any) {
@@ -89,17 +96,15 @@ func (s *Server) Serve(nsp, coin string, dec hub.AddressDecoder) error {
 	if _, ok := s.nsps[nsp]; ok {
 		return walletgate.Errorf(walletgate.EConflict, "namespace %q is already served", nsp)
 	}
-	s.nsps[nsp] = coin
-	prefix := "2"
+	b := binding{coin: coin, dec: dec, prefix: "2"}
 	if nsp != "/" {
-		prefix = "2" + nsp + ","
+		b.prefix = "2" + nsp + ","
 	}
+	s.nsps[nsp] = b
 	_ = s.io.Of(nsp, nil).On("connection", func(args ...any) {
-		sock, ok := args[0].(*socket.Socket)
-		if !ok {
-			return
+		if sock, ok := args[0].(*socket.Socket); ok {
+			s.attach(sock, b)
 		}
-		s.attach(sock, coin, dec, prefix)
 	})
 	return nil
 }

@@ -8,10 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zishang520/socket.io/servers/engine/v3"
-	"github.com/zishang520/socket.io/servers/engine/v3/transports"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/hub"
 )
@@ -22,17 +18,30 @@ const (
 	msgAddressesArg = "addresses must be a list of address strings"
 )
 
+// peer is a transport's side of one Socket.IO socket: the library's
+// (polling, and websockets upgraded from polling) or the direct websocket
+// path's (websocket.go).
+type peer interface {
+	// emit sends event name with one argument. It does not block.
+	emit(name string, data any)
+	// write queues an encoded Socket.IO packet; done (if not nil) is called
+	// once it has been written to the client. It does not block.
+	write(packet string, done func())
+	// kill tells the client reason (best effort) and closes the transport.
+	kill(reason string)
+}
+
 // session is one connected socket. Its event handlers run one at a time
-// on the socket's own queue; the hub calls Send and Close from elsewhere.
+// (on the socket's queue, or the direct path's reader); the hub calls Send
+// and Close from elsewhere.
 type session struct {
 	srv    *Server
-	sock   *socket.Socket
-	eng    engine.Socket
+	p      peer
 	conn   *hub.Conn
 	dec    hub.AddressDecoder
 	prefix string // Socket.IO EVENT packet prefix for the namespace
 
-	// handler state, touched only by the socket's queue
+	// handler state, touched only by the handler goroutine
 	lastSub    time.Time
 	single     walletgate.ScriptHash // the one-address form's subscription
 	singleAddr string
@@ -41,30 +50,37 @@ type session struct {
 	closeOnce sync.Once
 }
 
-func (s *Server) attach(sock *socket.Socket, coin string, dec hub.AddressDecoder, prefix string) {
-	ss := &session{srv: s, sock: sock, eng: sock.Conn(), dec: dec, prefix: prefix, multi: make(map[string]walletgate.ScriptHash)}
-	conn, err := s.hub.Connect(coin, ss)
+// newSession registers a socket of namespace b with the hub.
+func (s *Server) newSession(p peer, b binding) (*session, error) {
+	ss := &session{srv: s, p: p, dec: b.dec, prefix: b.prefix, multi: make(map[string]walletgate.ScriptHash)}
+	conn, err := s.hub.Connect(b.coin, ss)
 	if err != nil {
-		s.cfg.Logger.Warn("socketio: register socket", "coin", coin, "err", err)
-		sock.Disconnect(true)
-		return
+		return nil, err
 	}
 	ss.conn = conn
-	_ = sock.On("subscribe", func(args ...any) { ss.onSubscribe(args) })
-	_ = sock.On("unsubscribe", func(args ...any) { ss.onUnsubscribe(args) })
-	_ = sock.On("disconnect", func(...any) {
-		if err := conn.Close(); err != nil {
-			s.cfg.Logger.Warn("socketio: release subscriptions", "err", err)
-		}
-	})
+	return ss, nil
 }
 
-// Send implements hub.Sink: it writes the push as a Socket.IO EVENT
-// straight to the Engine.IO socket, whose drain callback reports it
-// written.
+// onEvent dispatches one client event.
+func (ss *session) onEvent(name string, args []any) {
+	switch name {
+	case "subscribe":
+		ss.onSubscribe(args)
+	case "unsubscribe":
+		ss.onUnsubscribe(args)
+	}
+}
+
+// closed releases the socket's subscriptions.
+func (ss *session) closed() {
+	if err := ss.conn.Close(); err != nil {
+		ss.srv.cfg.Logger.Warn("socketio: release subscriptions", "err", err)
+	}
+}
+
+// Send implements hub.Sink.
 func (ss *session) Send(ev *hub.Event, tag string, done func()) {
-	frame := ss.frame(ev, tag)
-	ss.eng.Write(strings.NewReader(frame), nil, func(transports.Transport) { done() })
+	ss.p.write(ss.frame(ev, tag), done)
 }
 
 // frame encodes one push as a Socket.IO v5 EVENT packet.
@@ -100,14 +116,11 @@ func (ss *session) frame(ev *hub.Event, tag string) string {
 // why (best effort: the message queues behind the unsent ones) and the
 // transport is closed at once, which fails the stuck write.
 func (ss *session) Close(reason string) {
-	ss.closeOnce.Do(func() {
-		_ = ss.sock.Emit("error", map[string]any{"message": "disconnected: " + reason})
-		ss.eng.Close(true)
-	})
+	ss.closeOnce.Do(func() { ss.p.kill("disconnected: " + reason) })
 }
 
 func (ss *session) emitError(msg string) {
-	_ = ss.sock.Emit("error", map[string]any{"message": msg})
+	ss.p.emit("error", map[string]any{"message": msg})
 }
 
 func (ss *session) onSubscribe(args []any) {
@@ -135,7 +148,7 @@ func (ss *session) onSubscribe(args []any) {
 	ctx, cancel := context.WithTimeout(context.Background(), ss.srv.cfg.WatchTimeout)
 	defer cancel()
 	err = ss.conn.Watch(ctx, script, "", func() {
-		_ = ss.sock.Emit("subscribed", map[string]any{"address": addr})
+		ss.p.emit("subscribed", map[string]any{"address": addr})
 	})
 	if err != nil {
 		ss.emitError(watchError(err))
@@ -167,11 +180,11 @@ func (ss *session) subscribeList(list any) {
 		script, err := hub.ParseAddress(ss.dec, addr)
 		if err == nil {
 			err = ss.conn.Watch(ctx, script, addr, func() {
-				_ = ss.sock.Emit("subscribed", map[string]any{"address": addr})
+				ss.p.emit("subscribed", map[string]any{"address": addr})
 			})
 		}
 		if err != nil {
-			_ = ss.sock.Emit("error", map[string]any{"message": watchError(err), "address": addr})
+			ss.p.emit("error", map[string]any{"message": watchError(err), "address": addr})
 			continue
 		}
 		ss.conn.Refresh(script.Hash, addr)
@@ -203,7 +216,7 @@ func (ss *session) onUnsubscribe(args []any) {
 		addr := strings.TrimSpace(raw)
 		script, err := hub.ParseAddress(ss.dec, addr)
 		if err != nil {
-			_ = ss.sock.Emit("error", map[string]any{"message": walletgate.ErrorMessage(err), "address": addr})
+			ss.p.emit("error", map[string]any{"message": walletgate.ErrorMessage(err), "address": addr})
 			continue
 		}
 		if sh, ok := ss.multi[addr]; ok {
@@ -214,7 +227,7 @@ func (ss *session) onUnsubscribe(args []any) {
 			ss.single, ss.singleAddr = "", ""
 			ss.unwatch(ctx, script.Hash, "")
 		}
-		_ = ss.sock.Emit("unsubscribed", map[string]any{"address": addr})
+		ss.p.emit("unsubscribed", map[string]any{"address": addr})
 	}
 }
 

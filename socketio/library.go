@@ -1,0 +1,46 @@
+package socketio
+
+import (
+	"strings"
+
+	"github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+)
+
+// libPeer is a socket served by the library.
+type libPeer struct {
+	sock *socket.Socket
+	eng  engine.Socket
+}
+
+func (p libPeer) emit(name string, data any) { _ = p.sock.Emit(name, data) }
+
+// write goes straight to the Engine.IO socket, whose drain callback
+// reports the packet written; the socket.io layer's own Emit offers no
+// such signal.
+func (p libPeer) write(packet string, done func()) {
+	var cb engine.SendCallback
+	if done != nil {
+		cb = func(transports.Transport) { done() }
+	}
+	p.eng.Write(strings.NewReader(packet), nil, cb)
+}
+
+func (p libPeer) kill(reason string) {
+	p.emit("error", map[string]any{"message": reason})
+	p.eng.Close(true)
+}
+
+// attach serves a socket the library accepted in namespace b.
+func (s *Server) attach(sock *socket.Socket, b binding) {
+	ss, err := s.newSession(libPeer{sock: sock, eng: sock.Conn()}, b)
+	if err != nil {
+		s.cfg.Logger.Warn("socketio: register socket", "coin", b.coin, "err", err)
+		sock.Disconnect(true)
+		return
+	}
+	_ = sock.On("subscribe", func(args ...any) { ss.onEvent("subscribe", args) })
+	_ = sock.On("unsubscribe", func(args ...any) { ss.onEvent("unsubscribe", args) })
+	_ = sock.On("disconnect", func(...any) { ss.closed() })
+}
