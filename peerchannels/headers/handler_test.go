@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,7 +52,7 @@ type env struct {
 	pusher  *pushRecorder
 }
 
-func newEnv(t *testing.T, blocks int) *env {
+func newEnv(t testing.TB, blocks int) *env {
 	t.Helper()
 	fake := headersvtest.New(t)
 	fake.Mine(blocks)
@@ -60,7 +61,8 @@ func newEnv(t *testing.T, blocks int) *env {
 		t.Fatal(err)
 	}
 	p := newPushRecorder()
-	h, err := headers.New(headers.Config{Source: src, Pusher: p, PollInterval: 20 * time.Millisecond})
+	h, err := headers.New(headers.Config{Source: src, Pusher: p, PollInterval: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func newEnv(t *testing.T, blocks int) *env {
 	return &env{fake: fake, handler: h, srv: srv, pusher: p}
 }
 
-func (e *env) get(t *testing.T, path, accept string) (int, http.Header, []byte) {
+func (e *env) get(t testing.TB, path, accept string) (int, http.Header, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
 	if accept != "" {
@@ -86,7 +88,7 @@ func (e *env) get(t *testing.T, path, accept string) (int, http.Header, []byte) 
 	return resp.StatusCode, resp.Header, b
 }
 
-func rawHeader(t *testing.T, h wire.BlockHeader) []byte {
+func rawHeader(t testing.TB, h wire.BlockHeader) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := h.Serialize(&b); err != nil {

@@ -71,6 +71,7 @@ type StatusError struct {
 	Status int
 }
 
+// Error implements error.
 func (e *StatusError) Error() string { return fmt.Sprintf("upstream status %d", e.Status) }
 
 // upstreamStatus returns the HTTP status carried by err, if any.

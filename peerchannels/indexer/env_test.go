@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -70,7 +71,7 @@ func (l *lookup) AccountByID(ctx context.Context, id int64) (walletgate.Account,
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	fake    *indexertest.Server
 	h       *indexer.Handler
 	srv     *httptest.Server
@@ -81,7 +82,7 @@ type env struct {
 	stop    func()
 }
 
-func newAccount(t *testing.T, e *env) walletgate.Account {
+func newAccount(t testing.TB, e *env) walletgate.Account {
 	t.Helper()
 	pub := make([]byte, 33)
 	_, _ = rand.Read(pub)
@@ -99,7 +100,7 @@ func newAccount(t *testing.T, e *env) walletgate.Account {
 	return a
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "channels.sqlite"), sqlite.Options{Synchronous: "NORMAL"})
@@ -112,6 +113,7 @@ func newEnv(t *testing.T) *env {
 		lookup:  &lookup{store: store, keys: map[int64]string{}}}
 	e.acct = newAccount(t, e)
 	e.h, err = indexer.New(indexer.Config{URL: e.fake.URL, Store: store, Sockets: e.sockets, Accounts: e.lookup,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ReconnectInterval: 20 * time.Millisecond, CallbackRetryInterval: 40 * time.Millisecond, RequestTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
 
@@ -132,7 +133,7 @@ func (h *Handler) serveAddFilters(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "no registration entries provided")
 		return
 	}
-	now := h.cfg.Now().UTC().Truncate(1e9)
+	now := h.cfg.Now().UTC().Truncate(time.Second)
 	filters := make([]walletgate.TipFilter, len(regs))
 	hashes := make([][32]byte, len(regs))
 	var upstream []byte

@@ -113,10 +113,10 @@ type Handler struct {
 	connected atomic.Bool
 	wake      chan struct{} // nudges the callback retrier
 
-	mu     sync.Mutex
-	regs   map[int64]map[Outpoint]struct{} // account → outpoints it watches
-	counts map[Outpoint]int                // outpoint → number of accounts watching
-	queue  []*delivery                     // failed callbacks awaiting retry
+	mu       sync.Mutex
+	regs     map[int64]map[Outpoint]struct{} // account → outpoints it watches
+	watchers map[Outpoint]map[int64]struct{} // outpoint → accounts watching it
+	queue    []*delivery                     // failed callbacks awaiting retry
 }
 
 // New checks cfg and returns a Handler. Call Run to connect to the indexer.
@@ -164,9 +164,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	return &Handler{
 		cfg: cfg, base: base, client: client, log: cfg.Logger, accounts: accounts,
-		wake:   make(chan struct{}, 1),
-		regs:   map[int64]map[Outpoint]struct{}{},
-		counts: map[Outpoint]int{},
+		wake:     make(chan struct{}, 1),
+		regs:     map[int64]map[Outpoint]struct{}{},
+		watchers: map[Outpoint]map[int64]struct{}{},
 	}, nil
 }
 

@@ -165,7 +165,12 @@ func (h *Handler) watch(accountID int64, ops []Outpoint) ([]Outpoint, error) {
 	h.regs[accountID] = set
 	for _, op := range added {
 		set[op] = struct{}{}
-		h.counts[op]++
+		w := h.watchers[op]
+		if w == nil {
+			w = map[int64]struct{}{}
+			h.watchers[op] = w
+		}
+		w[accountID] = struct{}{}
 	}
 	return added, nil
 }
@@ -182,8 +187,9 @@ func (h *Handler) unwatch(accountID int64, ops []Outpoint) []Outpoint {
 			continue
 		}
 		delete(set, op)
-		if h.counts[op]--; h.counts[op] <= 0 {
-			delete(h.counts, op)
+		delete(h.watchers[op], accountID)
+		if len(h.watchers[op]) == 0 {
+			delete(h.watchers, op)
 			orphaned = append(orphaned, op)
 		}
 	}

@@ -105,11 +105,9 @@ func (h *Handler) session(ctx context.Context) error {
 func (h *Handler) dispatch(ctx context.Context, s OutputSpend, raw []byte) {
 	op := s.Outpoint()
 	h.mu.Lock()
-	var accounts []int64
-	for id, ops := range h.regs {
-		if _, ok := ops[op]; ok {
-			accounts = append(accounts, id)
-		}
+	accounts := make([]int64, 0, len(h.watchers[op]))
+	for id := range h.watchers[op] {
+		accounts = append(accounts, id)
 	}
 	h.mu.Unlock()
 	for _, id := range accounts {
@@ -126,7 +124,7 @@ func (h *Handler) dispatch(ctx context.Context, s OutputSpend, raw []byte) {
 func (h *Handler) resubscribe(ctx context.Context) error {
 	h.mu.Lock()
 	var body []byte
-	for op := range h.counts {
+	for op := range h.watchers {
 		body = op.AppendBinary(body)
 	}
 	h.mu.Unlock()
