@@ -48,8 +48,9 @@ func New(ctx context.Context, cfg Config, coin string, sink walletgate.EventSink
 	}
 	log = log.With("coin", coin, "electrum", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	cl := &Client{cfg: cfg, coin: coin, log: log, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
-	cl.pool = newPool(&cl.cfg, log)
-	cl.sub = newSubscriber(&cl.cfg, coin, sink, log)
+	sh := newShared()
+	cl.pool = newPool(&cl.cfg, sh, log)
+	cl.sub = newSubscriber(&cl.cfg, sh, coin, sink, log)
 	return cl, nil
 }
 

@@ -57,9 +57,10 @@ type Config struct {
 	FlushBytes int
 	// NoFlushFiller turns off the flush filler: by default a batch sent on a
 	// connection the server would hold (busy, or answered within FlushHold)
-	// whose replies would be under FlushBytes gets a few extra
-	// blockchain.block.header(0) items (about 200 bytes of reply each) so
-	// that its reply alone releases the server's buffer at once.
+	// whose replies would be under FlushBytes gets an extra
+	// blockchain.block.headers(0, 8) item (or, on chains under 8 blocks,
+	// blockchain.block.header(0) items) so that its reply alone releases the
+	// server's buffer at once.
 	NoFlushFiller bool
 }
 

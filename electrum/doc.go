@@ -16,11 +16,11 @@
 // call waiting at that moment and writes them as one JSON-RPC batch, so under
 // load the replies fill 1024 bytes on their own. When they would not, and the
 // server would hold them (it sent within the last second, or replies are
-// still owed on that connection), the batch gets filler items,
-// blockchain.block.header(0) (the genesis header, ~200 bytes of reply each,
-// cost 0.25 in ElectrumX's accounting), enough to reach 1024 bytes, so the
-// batch reply releases the buffer at once; Config.NoFlushFiller turns this
-// off. At low load the idle connection that waited longest takes the next
+// still owed on that connection), the batch gets a filler item,
+// blockchain.block.headers(0, 8) (over 1300 bytes of reply, cost 0.16 in
+// ElectrumX's accounting; on chains shorter than 8 blocks, enough
+// blockchain.block.header(0) items instead), so the batch reply releases the
+// buffer at once; Config.NoFlushFiller turns this off. At low load the idle connection that waited longest takes the next
 // call; it is usually quiet for over a second and needs no filler.
 //
 // Failures: a call whose connection dies before the reply is sent once more

@@ -347,15 +347,27 @@ func TestTLS(t *testing.T) {
 func TestFlushRuleHoldIsDefeatedByFiller(t *testing.T) {
 	// With an hour-long hold, any reply the server holds never arrives in
 	// time: the outcome shows whether the client made the server flush.
-	srv := startServer(t, fundedChain(1), electrumtest.Config{FlushRule: true, FlushInterval: time.Hour})
+	short := fundedChain(1) // 2 blocks: header(0) fillers
+	long := fundedChain(1)
+	long.Mine(10) // 12 blocks: one headers(0, 8) filler
 	for _, tc := range []struct {
 		name     string
+		chain    *electrumtest.MemChain
 		noFiller bool
-	}{{"filler", false}, {"no filler", true}} {
+		filler   string
+	}{
+		{"short chain", short, false, "blockchain.block.header"},
+		{"long chain", long, false, "blockchain.block.headers"},
+		{"no filler", short, true, ""},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
+			srv := startServer(t, tc.chain, electrumtest.Config{FlushRule: true, FlushInterval: time.Hour})
 			cfg := clientConfig(t, srv)
 			cfg.PoolSize, cfg.NoFlushFiller, cfg.Timeout = 1, tc.noFiller, 500*time.Millisecond
 			cl := newClient(t, cfg, nil)
+			if !tc.noFiller {
+				waitReady(t, cl) // the subscriber's tip picks the filler
+			}
 			var err error
 			for i := 0; i < 3 && err == nil; i++ {
 				var bal walletgate.Balance
@@ -370,6 +382,9 @@ func TestFlushRuleHoldIsDefeatedByFiller(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("sequential calls under the flush rule: %v", err)
+			}
+			if srv.Count(tc.filler) == 0 {
+				t.Fatalf("no %s filler sent", tc.filler)
 			}
 		})
 	}

@@ -33,6 +33,7 @@ type job struct {
 //     sends at once — takes the next call.
 type pool struct {
 	cfg  *Config
+	sh   *shared
 	log  *slog.Logger
 	work chan *job
 	ctx  context.Context
@@ -43,9 +44,9 @@ type pool struct {
 	lastErr atomic.Pointer[error]
 }
 
-func newPool(cfg *Config, log *slog.Logger) *pool {
+func newPool(cfg *Config, sh *shared, log *slog.Logger) *pool {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &pool{cfg: cfg, log: log, work: make(chan *job), ctx: ctx, stop: cancel}
+	p := &pool{cfg: cfg, sh: sh, log: log, work: make(chan *job), ctx: ctx, stop: cancel}
 	for i := 0; i < cfg.PoolSize; i++ {
 		p.wg.Add(1)
 		go p.supervise(i)
@@ -101,7 +102,7 @@ func (p *pool) supervise(i int) {
 		if backoff > 0 && !sleepCtx(p.ctx, jitter(backoff)) {
 			return
 		}
-		c, err := dial(p.ctx, p.cfg, p.log, nil)
+		c, err := dial(p.ctx, p.cfg, p.sh, p.log, nil)
 		if err != nil {
 			p.lastErr.Store(&err)
 			p.log.Warn("electrum: pool connection failed", "slot", i, "err", err, "retry_in", backoff)

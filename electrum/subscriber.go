@@ -34,6 +34,7 @@ type sub struct {
 // lost across a reconnect.
 type subscriber struct {
 	cfg  *Config
+	sh   *shared
 	coin string
 	sink walletgate.EventSink
 	log  *slog.Logger
@@ -49,9 +50,9 @@ type subscriber struct {
 	haveTip bool
 }
 
-func newSubscriber(cfg *Config, coin string, sink walletgate.EventSink, log *slog.Logger) *subscriber {
+func newSubscriber(cfg *Config, sh *shared, coin string, sink walletgate.EventSink, log *slog.Logger) *subscriber {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &subscriber{cfg: cfg, coin: coin, sink: sink, log: log, ctx: ctx, stop: cancel,
+	s := &subscriber{cfg: cfg, sh: sh, coin: coin, sink: sink, log: log, ctx: ctx, stop: cancel,
 		up: make(chan struct{}), subs: make(map[walletgate.ScriptHash]*sub)}
 	s.wg.Add(1)
 	go s.loop()
@@ -77,7 +78,7 @@ func (s *subscriber) loop() {
 		if backoff > 0 && !sleepCtx(s.ctx, jitter(backoff)) {
 			return
 		}
-		c, err := dial(s.ctx, s.cfg, s.log, s.onNotify)
+		c, err := dial(s.ctx, s.cfg, s.sh, s.log, s.onNotify)
 		if err != nil {
 			s.log.Warn("electrum: subscriber connection failed", "err", err, "retry_in", backoff)
 			backoff = nextBackoff(backoff, s.cfg)
@@ -174,6 +175,7 @@ func (s *subscriber) setTip(t walletgate.Tip) {
 	hadTip := s.haveTip
 	s.tip, s.haveTip = t, true
 	s.mu.Unlock()
+	s.sh.tipHeight.Store(t.Height)
 	if changed && hadTip {
 		s.publish(walletgate.Event{Kind: walletgate.EventBlock, Tip: t})
 	}
