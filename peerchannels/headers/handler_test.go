@@ -332,6 +332,20 @@ func TestUpstreamFaults(t *testing.T) {
 	}
 }
 
+// TestCorruptUpstream: a header whose fields do not hash to its hash is
+// never served in binary form.
+func TestCorruptUpstream(t *testing.T) {
+	e := newEnv(t, 2)
+	e.fake.SetCorrupt(true)
+	hash := e.fake.HashAt(1)
+	for _, p := range []string{"/api/v1/headers/" + hash.String(), "/api/v1/headers/by-height?height=1", "/api/v1/headers/tips"} {
+		st, _, body := e.get(t, p, octet)
+		if st != http.StatusBadGateway || !strings.Contains(string(body), "bad") {
+			t.Fatalf("%s: status %d %q, want 502", p, st, body)
+		}
+	}
+}
+
 func dialTips(t *testing.T, e *env) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

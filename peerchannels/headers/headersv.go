@@ -87,6 +87,12 @@ func (s *HeaderSV) HeaderByHash(ctx context.Context, hash chainhash.Hash) (Heade
 	if err != nil {
 		return Header{}, err
 	}
+	switch {
+	case h.Hash == "": // a bare null
+		return Header{}, walletgate.Errorf(walletgate.ENotFound, "HeaderSV has no header %s", hash)
+	case !strings.EqualFold(h.Hash, hash.String()):
+		return Header{}, walletgate.Errorf(walletgate.EBackend, "HeaderSV answered header %s with %s", hash, h.Hash)
+	}
 	return h, nil
 }
 

@@ -20,7 +20,8 @@ type subscriber struct {
 // the account websockets. The first tip seen counts as new (as in the
 // reference server), and so does the first tip after the source comes back,
 // so clients catch up after an outage. When Run returns, every tips
-// websocket is closed and new ones are refused.
+// websocket is closed and new ones are refused, so Run is called once per
+// Handler.
 func (h *Handler) Run(ctx context.Context) error {
 	defer h.shutdown()
 	ticker := time.NewTicker(h.cfg.PollInterval)

@@ -47,13 +47,14 @@ type Server struct {
 	URL string
 	ts  *httptest.Server
 
-	mu     sync.Mutex
-	chain  []entry // best chain, index = height
-	byHash map[chainhash.Hash]entry
-	stale  []entry // tips of stale forks
-	down   bool
-	status int // when non-zero, every request gets this status
-	hits   map[string]int
+	mu      sync.Mutex
+	chain   []entry // best chain, index = height
+	byHash  map[chainhash.Hash]entry
+	stale   []entry // tips of stale forks
+	down    bool
+	status  int  // when non-zero, every request gets this status
+	corrupt bool // JSON headers carry a wrong nonce
+	hits    map[string]int
 }
 
 // New starts a fake HeaderSV holding only the regtest genesis block and
@@ -117,6 +118,14 @@ func (s *Server) SetDown(down bool) {
 func (s *Server) SetStatus(status int) {
 	s.mu.Lock()
 	s.status = status
+	s.mu.Unlock()
+}
+
+// SetCorrupt makes JSON headers carry a nonce off by one (a buggy or
+// tampered upstream); binary headers stay correct.
+func (s *Server) SetCorrupt(corrupt bool) {
+	s.mu.Lock()
+	s.corrupt = corrupt
 	s.mu.Unlock()
 }
 
@@ -223,8 +232,12 @@ func (s *Server) HashAt(height int) chainhash.Hash {
 	return h.BlockHash()
 }
 
-func (e entry) json() headers.Header {
-	return headers.HeaderFromWire(e.hdr, e.txCount, blockchain.CalcWork(e.hdr.Bits).String())
+func (e entry) json(corrupt bool) headers.Header {
+	h := headers.HeaderFromWire(e.hdr, e.txCount, blockchain.CalcWork(e.hdr.Bits).String())
+	if corrupt {
+		h.Nonce++
+	}
+	return h
 }
 
 func wantsBinary(r *http.Request) bool {
@@ -245,6 +258,7 @@ func (s *Server) header(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	e, ok := s.byHash[*hash]
+	corrupt := s.corrupt
 	s.mu.Unlock()
 	if !ok {
 		w.WriteHeader(http.StatusNoContent)
@@ -255,7 +269,7 @@ func (s *Server) header(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(raw(e.hdr))
 		return
 	}
-	writeJSON(w, e.json())
+	writeJSON(w, e.json(corrupt))
 }
 
 func (s *Server) byHeight(w http.ResponseWriter, r *http.Request) {
@@ -278,6 +292,7 @@ func (s *Server) byHeight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	corrupt := s.corrupt
 	var es []entry
 	for i := height; i < len(s.chain) && i < height+count; i++ {
 		es = append(es, s.chain[i])
@@ -292,7 +307,7 @@ func (s *Server) byHeight(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]headers.Header, 0, len(es))
 	for _, e := range es {
-		out = append(out, e.json())
+		out = append(out, e.json(corrupt))
 	}
 	writeJSON(w, out)
 }
@@ -300,10 +315,10 @@ func (s *Server) byHeight(w http.ResponseWriter, r *http.Request) {
 func (s *Server) tips(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	tip := s.chain[len(s.chain)-1]
-	out := []headers.Tip{{Header: tip.json(), State: headers.StateLongestChain,
+	out := []headers.Tip{{Header: tip.json(s.corrupt), State: headers.StateLongestChain,
 		ChainWork: json.Number(tip.chainWork.String()), Height: int64(tip.height), Confirmations: 1}}
 	for _, e := range s.stale {
-		out = append(out, headers.Tip{Header: e.json(), State: headers.StateStale,
+		out = append(out, headers.Tip{Header: e.json(s.corrupt), State: headers.StateStale,
 			ChainWork: json.Number(e.chainWork.String()), Height: int64(e.height), Confirmations: 1})
 	}
 	s.mu.Unlock()
