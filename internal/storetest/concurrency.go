@@ -122,3 +122,59 @@ func testConcurrentWriters(t *testing.T, a, b walletgate.ChannelStore) {
 		}
 	}
 }
+
+// testSequencedRace starts one write from each of 16 tokens of a sequenced
+// channel at once. Whoever commits first leaves every other token an unread
+// message, so exactly one write may succeed and the rest must get 10002:
+// the rule check and the insert have to be one atomic step, across stores.
+func testSequencedRace(t *testing.T, a, b walletgate.ChannelStore) {
+	stores := []walletgate.ChannelStore{a, b}
+	acct := mkAccount(t, a)
+	ch := mkChannel(t, a, acct, chanOpts{sequenced: true})
+	toks := []walletgate.Token{ch.Tokens[0]}
+	for len(toks) < 16 {
+		toks = append(toks, mkToken(t, b, ch, rw))
+	}
+	ctx := ctxT(t)
+	for round := 1; round <= 3; round++ {
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			ok       []int64
+			refused  int
+			start    = make(chan struct{})
+			received = time.Now()
+		)
+		for i, tok := range toks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				m, err := stores[i%2].WriteMessage(ctx, walletgate.NewMessage{ChannelID: ch.ID, TokenID: tok.ID,
+					ContentType: "application/json", Payload: []byte("{}"), Received: received})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok = append(ok, m.Sequence)
+				case walletgate.ErrorMessage(err) == reasonSequencing:
+					refused++
+				default:
+					t.Errorf("token %d: unexpected error %v", tok.ID, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(ok) != 1 || ok[0] != int64(round) || refused != len(toks)-1 {
+			t.Fatalf("round %d: successful writes got sequences %v and %d were refused; want exactly one write, seq %d, and %d refusals",
+				round, ok, refused, round, len(toks)-1)
+		}
+		// Everyone reads everything, so the next round starts level.
+		for i, tok := range toks {
+			if err := stores[i%2].MarkRead(ctx, ch.ID, tok.ID, int64(round), true, true); err != nil {
+				t.Fatalf("MarkRead: %v", err)
+			}
+		}
+	}
+}

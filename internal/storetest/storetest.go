@@ -36,6 +36,7 @@ func RunChannelStore(t *testing.T, open func(t *testing.T) walletgate.ChannelSto
 	t.Run("PruneTipFilters", func(t *testing.T) { testPruneTipFilters(t, open(t)) })
 	t.Run("Cancelled", func(t *testing.T) { testCancelled(t, s) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, s, s) })
+	t.Run("SequencedRace", func(t *testing.T) { testSequencedRace(t, s, s) })
 }
 
 // RunSharedDatabase checks that two stores on one database (as two
@@ -43,7 +44,8 @@ func RunChannelStore(t *testing.T, open func(t *testing.T) walletgate.ChannelSto
 // each other's writes. open returns both stores, already arranged to close.
 func RunSharedDatabase(t *testing.T, open func(t *testing.T) (a, b walletgate.ChannelStore)) {
 	a, b := open(t)
-	testConcurrentWriters(t, a, b)
+	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, a, b) })
+	t.Run("SequencedRace", func(t *testing.T) { testSequencedRace(t, a, b) })
 }
 
 // --- helpers --------------------------------------------------------------
