@@ -124,6 +124,13 @@ func (h *Handler) serveSpendNotifications(w http.ResponseWriter, r *http.Request
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if !h.cfg.Sockets.AccountConnected(acct.ID) {
+		// The socket closed meanwhile and its close hook may already have
+		// run: undo, or these watches would outlive it.
+		h.unwatch(acct.ID, added)
+		writeError(w, http.StatusBadRequest, reasonNotConnected)
+		return
+	}
 	accept := r.Header.Get("Accept")
 	if accept == "" {
 		accept = octetStream
