@@ -125,6 +125,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 }
 
 // Close closes the pool, waiting for connections in use to be returned.
+// Notice subscriptions have connections of their own and end with their
+// contexts, not with Close.
 func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
