@@ -22,6 +22,14 @@
 // for retry every CallbackRetryInterval. That queue does not survive a
 // restart; the reference server's optional outbound_data table is not kept.
 //
+// Wiring, with svc the peer-channels service (it satisfies AccountSockets):
+//
+//	idx, err := indexer.New(indexer.Config{URL: indexerURL, Store: store, Sockets: svc})
+//	idx.Register(svc.Router().Handle)            // only when EXPOSE_INDEXER_APIS is set
+//	svc.OnAccountSocketClosed(idx.AccountSocketClosed)
+//	go idx.Run(ctx)                              // indexer websocket + callback retries
+//	internal := &http.Server{Handler: idx.InternalHandler(), ...}
+//
 // Binary layouts (big-endian, hashes in internal byte order) live in
 // binary.go with their decoders, each fuzzed.
 package indexer

@@ -158,7 +158,8 @@ func (h *Handler) serveAddFilters(w http.ResponseWriter, r *http.Request) {
 		query:  url.Values{"account_id": {strconv.FormatInt(acct.ID, 10)}, "date_created": {strconv.FormatInt(now.Unix(), 10)}},
 		accept: appJSON, contentType: octetStream, body: upstream})
 	// Settle the local rows even if the client has gone away meanwhile.
-	sctx := context.WithoutCancel(r.Context())
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.cfg.RequestTimeout)
+	defer scancel()
 	if err != nil || resp.StatusCode != http.StatusOK {
 		if derr := h.cfg.Store.DeleteTipFilters(sctx, acct.ID, hashes); derr != nil {
 			h.log.Error("indexer: removing unconfirmed tip filters failed", "account", acct.ID, "err", derr)
@@ -281,7 +282,8 @@ func (h *Handler) serveDeleteFilters(w http.ResponseWriter, r *http.Request) {
 	resp, err := h.do(ctx, upstreamRequest{method: http.MethodPost, path: r.URL.EscapedPath(),
 		query:  url.Values{"account_id": {strconv.FormatInt(acct.ID, 10)}},
 		accept: octetStream, contentType: octetStream, body: upstream})
-	sctx := context.WithoutCancel(r.Context())
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.cfg.RequestTimeout)
+	defer scancel()
 	if err != nil || resp.StatusCode != http.StatusOK {
 		if uerr := h.cfg.Store.MarkTipFiltersDeleting(sctx, acct.ID, hashes, false); uerr != nil {
 			h.log.Error("indexer: clearing DELETING flags failed", "account", acct.ID, "err", uerr)
