@@ -102,6 +102,12 @@ func newAccount(t testing.TB, e *env) walletgate.Account {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with a hook to adjust the handler's Config.
+func newEnvWith(t testing.TB, adjust func(*indexer.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "channels.sqlite"), sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
@@ -112,9 +118,13 @@ func newEnv(t testing.TB) *env {
 		sockets: &sockets{connected: map[int64]bool{}, got: make(chan sent, 100)},
 		lookup:  &lookup{store: store, keys: map[int64]string{}}}
 	e.acct = newAccount(t, e)
-	e.h, err = indexer.New(indexer.Config{URL: e.fake.URL, Store: store, Sockets: e.sockets, Accounts: e.lookup,
+	cfg := indexer.Config{URL: e.fake.URL, Store: store, Sockets: e.sockets, Accounts: e.lookup,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ReconnectInterval: 20 * time.Millisecond, CallbackRetryInterval: 40 * time.Millisecond, RequestTimeout: 5 * time.Second})
+		ReconnectInterval: 20 * time.Millisecond, CallbackRetryInterval: 40 * time.Millisecond, RequestTimeout: 5 * time.Second}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	e.h, err = indexer.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/walletgate/walletgate/peerchannels/indexer"
 )
 
 type settings struct {
@@ -205,4 +207,43 @@ func TestInternalTipFilterMatches(t *testing.T) {
 func itoa(v int64) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestCallbackRetryLimit: a delivery that keeps failing is dropped after
+// CallbackMaxAttempts tries.
+func TestCallbackRetryLimit(t *testing.T) {
+	e := newEnvWith(t, func(c *indexer.Config) { c.CallbackMaxAttempts = 3 })
+	sink := &callbackSink{failures: 1 << 30, ok: make(chan callback, 1)}
+	target := httptest.NewServer(sink)
+	t.Cleanup(target.Close)
+	if st, _, body := e.call(http.MethodPost, "/api/v1/indexer", []byte(`{"tipFilterCallbackUrl":"`+target.URL+`/cb"}`), e.bearer()); st != 200 {
+		t.Fatalf("settings: %d %s", st, body)
+	}
+	internal := httptest.NewServer(e.h.InternalHandler())
+	t.Cleanup(internal.Close)
+	resp, err := http.Post(internal.URL+"/api/v1/tip-filter/matches", jsonType,
+		strings.NewReader(`{"blockId":"00ff","entries":[{"accountId":`+itoa(e.acct.ID)+`,"matches":[]}]}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("matches: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sink.mu.Lock()
+		n := len(sink.got)
+		sink.mu.Unlock()
+		if n == 3 && e.h.PendingCallbacks() == 0 {
+			break
+		}
+		if n > 3 || time.Now().After(deadline) {
+			t.Fatalf("%d attempts, %d pending; want 3 and 0", n, e.h.PendingCallbacks())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // several retry periods
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.got) != 3 || sink.got[0].auth != "" || !strings.Contains(string(sink.got[0].body), `"blockId":"00ff"`) {
+		t.Fatalf("attempts %d, first %+v", len(sink.got), sink.got[0])
+	}
 }

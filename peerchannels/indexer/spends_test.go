@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
+	"github.com/coder/websocket"
 
 	"github.com/walletgate/walletgate/peerchannels/indexer"
 )
@@ -166,5 +167,31 @@ func TestSpendAfterReconnect(t *testing.T) {
 	p, ok := e.waitPush(10 * time.Second)
 	if !ok || p.kind != indexer.KindOutputSpend || !bytes.Equal(p.payload, spend.AppendBinary(nil)) {
 		t.Fatalf("push %+v %v", p, ok)
+	}
+}
+
+// TestMalformedIndexerFrames: frames of the wrong size or type are skipped
+// without dropping the link, and later spends still arrive.
+func TestMalformedIndexerFrames(t *testing.T) {
+	e := newEnv(t)
+	e.sockets.connect(e.acct.ID)
+	op := indexer.Outpoint{TxHash: chainhash.Hash{0xcc}, Index: 1}
+	if st, _, b := e.call(http.MethodPost, "/api/v1/output-spend/notifications", op.AppendBinary(nil), "Content-Type: "+octet, e.bearer()); st != 200 {
+		t.Fatalf("status %d %s", st, b)
+	}
+	spend := indexer.OutputSpend{OutTxHash: op.TxHash, OutIndex: op.Index, InTxHash: chainhash.Hash{0xdd}}
+	e.fake.PushRaw(websocket.MessageBinary, spend.AppendBinary(nil)[:100]) // the spec's miscounted size
+	e.fake.PushRaw(websocket.MessageBinary, append(spend.AppendBinary(nil), spend.AppendBinary(nil)...))
+	e.fake.PushRaw(websocket.MessageText, []byte(`{"msg_type":"test"}`))
+	e.fake.Spend(spend)
+	p, ok := e.waitPush(5 * time.Second)
+	if !ok || !bytes.Equal(p.payload, spend.AppendBinary(nil)) {
+		t.Fatalf("push %+v %v", p, ok)
+	}
+	if extra, ok := e.waitPush(50 * time.Millisecond); ok {
+		t.Fatalf("malformed frame delivered: %+v", extra)
+	}
+	if n := e.fake.WebsocketConnects(); n != 1 {
+		t.Fatalf("%d websocket connects: the link was dropped", n)
 	}
 }

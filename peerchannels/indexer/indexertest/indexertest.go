@@ -264,6 +264,22 @@ func (s *Server) Spend(sp indexer.OutputSpend) {
 	}
 }
 
+// PushRaw sends frame as-is to every /ws connection (to model a
+// misbehaving indexer).
+func (s *Server) PushRaw(typ websocket.MessageType, frame []byte) {
+	s.mu.Lock()
+	var conns []*websocket.Conn
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = c.Write(ctx, typ, frame)
+		cancel()
+	}
+}
+
 // Watched reports whether op is registered for spend notifications.
 func (s *Server) Watched(op indexer.Outpoint) bool {
 	s.mu.Lock()
