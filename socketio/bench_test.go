@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/walletgate/walletgate/chain"
 	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/socketio"
 )
@@ -39,9 +40,11 @@ const (
 	envLoadN   = "WALLETGATE_LOADCLIENT_N"
 )
 
-// loadClients connects n clients with dial and reports on out: "ready"
-// once all are connected, then "block H" each time all n received block H.
-func loadClients(ctx context.Context, dial func(ctx context.Context) (net.Conn, error), url string, n int, out io.Writer) error {
+// loadClients connects n clients with dial, each subscribing to
+// addrs[i%len(addrs)], and reports on out: "ready" once all are connected
+// and got their first balance, then "block H" each time all n received
+// block H.
+func loadClients(ctx context.Context, dial func(ctx context.Context) (net.Conn, error), url string, n int, addrs []string, out io.Writer) error {
 	d := websocket.Dialer{
 		NetDialContext:   func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
 		ReadBufferSize:   512,
@@ -80,18 +83,31 @@ func loadClients(ctx context.Context, dial func(ctx context.Context) (net.Conn, 
 		sem <- struct{}{}
 		wg.Go(func() {
 			c, err := handshake(ctx, &d, url)
-			<-sem
+			if err == nil {
+				err = c.WriteMessage(websocket.TextMessage, []byte(`42["subscribe",{"address":"`+addrs[i%len(addrs)]+`"}]`))
+			}
 			if err != nil {
+				<-sem
 				failed.Store(err)
 				connected.Done()
 				return
 			}
 			conns[i] = c
-			connected.Done()
+			first := true
 			for {
 				_, msg, err := c.ReadMessage()
 				if err != nil {
+					if first {
+						<-sem
+						failed.Store(fmt.Errorf("client %d: %w", i, err))
+						connected.Done()
+					}
 					return
+				}
+				if first && strings.HasPrefix(string(msg), `42["balance_changed",`) {
+					first = false
+					<-sem
+					connected.Done()
 				}
 				switch {
 				case len(msg) == 1 && msg[0] == '2':
@@ -159,9 +175,24 @@ func TestHelperLoadClients(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", strings.TrimPrefix(strings.Split(url, "/socket.io")[0], "ws://"))
 	}
-	if err := loadClients(ctx, dial, url, n, os.Stdout); err != nil {
+	if err := loadClients(ctx, dial, url, n, benchAddrs(t), os.Stdout); err != nil {
 		fmt.Println("error", err)
 	}
+}
+
+// benchAddrs are the addresses the load clients watch: a thousand, so
+// several clients share each, as on a busy server.
+func benchAddrs(t testing.TB) []string {
+	e := &testEnv{}
+	var err error
+	if e.params, err = chain.Lookup("bitweb", "mainnet"); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, 1000)
+	for i := range out {
+		out[i], _ = e.addr(t, i)
+	}
+	return out
 }
 
 // pipeListener hands net.Pipe server ends to an http.Server.
@@ -210,14 +241,20 @@ func BenchmarkSocketIOClients(b *testing.B) {
 		transport string
 		n         int
 	}{{"tcp", 1000}, {"tcp", 10000}, {"pipe", 10000}, {"pipe", 20000}} {
-		b.Run(fmt.Sprintf("%s/clients=%d", tc.transport, tc.n), func(b *testing.B) {
-			benchClients(b, tc.transport, tc.n)
-		})
+		for _, lib := range []bool{false, true} {
+			path := "direct"
+			if lib {
+				path = "library"
+			}
+			b.Run(fmt.Sprintf("%s/%s/clients=%d", path, tc.transport, tc.n), func(b *testing.B) {
+				benchClients(b, socketio.Config{LibraryWebSocket: lib}, tc.transport, tc.n)
+			})
+		}
 	}
 }
 
-func benchClients(b *testing.B, transport string, n int) {
-	e := newTestEnv(b, hub.Config{}, socketio.Config{})
+func benchClients(b *testing.B, cfg socketio.Config, transport string, n int) {
+	e := newTestEnv(b, hub.Config{}, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	lines := make(chan string, 16)
@@ -253,7 +290,7 @@ func benchClients(b *testing.B, transport string, n int) {
 		pr, pw := io.Pipe()
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := loadClients(ctx, ln.dial, url, n, pw); err != nil {
+			if err := loadClients(ctx, ln.dial, url, n, benchAddrs(b), pw); err != nil {
 				_, _ = fmt.Fprintln(pw, "error", err)
 			}
 		})

@@ -31,6 +31,13 @@ type Config struct {
 	// WatchTimeout bounds the backend subscription a subscribe waits for.
 	// Default 15 s.
 	WatchTimeout time.Duration
+	// WriteTimeout bounds writing one frame on a direct websocket.
+	// Default 10 s.
+	WriteTimeout time.Duration
+	// LibraryWebSocket serves websockets opened directly with the library
+	// too, instead of the lighter direct path (websocket.go). For
+	// comparison; the library needs about three times the memory.
+	LibraryWebSocket bool
 	// Logger receives connection problems. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -47,6 +54,7 @@ func DefaultConfig() Config {
 		SubscribeInterval: time.Second,
 		MaxAddresses:      1000,
 		WatchTimeout:      15 * time.Second,
+		WriteTimeout:      10 * time.Second,
 	}
 }
 
@@ -78,6 +86,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WatchTimeout <= 0 {
 		c.WatchTimeout = d.WatchTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = d.WriteTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

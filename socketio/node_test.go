@@ -118,20 +118,40 @@ func fmtLine(m map[string]json.RawMessage) string {
 }
 
 func TestOfficialClient(t *testing.T) {
-	for _, mode := range []string{"websocket", "polling"} {
-		t.Run(mode, func(t *testing.T) {
-			e := newTestEnv(t, hub.Config{}, socketio.Config{})
+	for _, tc := range []struct {
+		name, mode string
+		library    bool // direct websockets served by the library too
+	}{{"websocket", "websocket", false}, {"websocket-library", "websocket", true}, {"polling-upgrade", "polling", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			mode := tc.mode
+			e := newTestEnv(t, hub.Config{}, socketio.Config{LibraryWebSocket: tc.library})
 			addr, sc := e.addr(t, 7)
 			e.be.SetBalance(sc.Hash, 100, 0)
 			nc := startNodeClient(t, e.ts.URL, mode)
-			conn := nc.expect(t, "connect")
-			if want := fmt.Sprintf("%q", mode); string(conn["transport"]) != want {
-				t.Fatalf("connected over %s, want %s", conn["transport"], want)
+			if open := nc.expect(t, "open"); string(open["transport"]) != fmt.Sprintf("%q", mode) {
+				t.Fatalf("opened over %s, want %s", open["transport"], mode)
 			}
 			if mode == "polling" {
-				if up := nc.expect(t, "upgrade"); string(up["transport"]) != `"websocket"` {
-					t.Fatalf("upgraded to %s", up["transport"])
+				// The upgrade and the namespace connect race; both must come.
+				seen := map[string]string{}
+				for range 2 {
+					select {
+					case m := <-nc.lines:
+						var ev string
+						_ = json.Unmarshal(m["event"], &ev)
+						seen[ev] = string(m["transport"])
+					case <-time.After(10 * time.Second):
+						t.Fatalf("saw only %v", seen)
+					}
 				}
+				if tr, ok := seen["upgrade"]; !ok || tr != `"websocket"` {
+					t.Fatalf("no upgrade to websocket: %v", seen)
+				}
+				if _, ok := seen["connect"]; !ok {
+					t.Fatalf("no connect: %v", seen)
+				}
+			} else {
+				nc.expect(t, "connect")
 			}
 			nc.emit(t, "subscribe", map[string]any{"address": " " + addr + " "})
 			if d := string(nc.expect(t, "subscribed")["data"]); d != `{"address":"`+addr+`"}` {

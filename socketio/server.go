@@ -29,7 +29,8 @@ type Server struct {
 	eio  http.Handler
 	path string // Config.Path without its trailing slash
 
-	sess sessions
+	sess   sessions
+	direct directConns
 
 	mu     sync.Mutex
 	nsps   map[string]binding
@@ -61,14 +62,16 @@ func New(h *hub.Hub, cfg Config) *Server {
 	opts.SetCors(&types.Cors{Origin: "*"})
 	io := socket.NewServer(nil, opts)
 	s := &Server{
-		cfg:  cfg,
-		hub:  h,
-		io:   io,
-		eio:  io.ServeHandler(nil),
-		path: strings.TrimSuffix(cfg.Path, "/"),
-		sess: sessions{ready: make(map[string]*gate)},
-		nsps: make(map[string]binding),
+		cfg:    cfg,
+		hub:    h,
+		io:     io,
+		eio:    io.ServeHandler(nil),
+		path:   strings.TrimSuffix(cfg.Path, "/"),
+		sess:   sessions{ready: make(map[string]*gate)},
+		direct: directConns{conns: make(map[*wsConn]struct{}), stop: make(chan struct{})},
+		nsps:   make(map[string]binding),
 	}
+	s.direct.wg.Go(s.keepalive)
 	// Registered after Socket.IO's own listener, so it runs after it.
 	_ = io.Engine().On("connection", func(args ...any) {
 		if eng, ok := args[0].(engine.Socket); ok {
@@ -126,6 +129,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(body)
 		return
 	}
+	if q.Get("sid") == "" && q.Get("transport") == "websocket" && isWebSocketUpgrade(r) && !s.cfg.LibraryWebSocket {
+		s.serveDirect(w, r)
+		return
+	}
 	if sid := q.Get("sid"); sid != "" {
 		s.awaitSession(r.Context(), sid)
 	} else if isWebSocketUpgrade(r) {
@@ -150,6 +157,7 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.closeDirect()
 	var err error
 	s.io.Close(func(e error) { err = e })
 	if err != nil {

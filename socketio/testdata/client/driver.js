@@ -5,8 +5,9 @@
 // MODE is "websocket" (transports: ['websocket'], as the Bitweb wallet
 // connects) or "polling" (polling first, then the upgrade to websocket).
 // Every event the client sees is printed as one JSON line on stdout:
-//   {"event":"connect","transport":"polling"}
-//   {"event":"upgrade","transport":"websocket"}
+//   {"event":"open","transport":"polling"}      the Engine.IO session opened
+//   {"event":"connect"}                         the Socket.IO namespace joined
+//   {"event":"upgrade","transport":"websocket"} (polling only; before or after connect)
 //   {"event":"<name>","data":<payload>}
 //   {"event":"disconnect","reason":"..."}
 // Commands are read from stdin, one JSON object per line:
@@ -31,10 +32,12 @@ const socket = io(url, {
   timeout: 10000,
 });
 
-socket.on('connect', () => {
-  out({ event: 'connect', transport: socket.io.engine.transport.name });
-  socket.io.engine.on('upgrade', (t) => out({ event: 'upgrade', transport: t.name }));
+socket.io.on('open', () => {
+  const engine = socket.io.engine;
+  out({ event: 'open', transport: engine.transport.name });
+  engine.on('upgrade', (t) => out({ event: 'upgrade', transport: t.name }));
 });
+socket.on('connect', () => out({ event: 'connect' }));
 socket.on('connect_error', (err) => out({ event: 'connect_error', message: String(err && err.message) }));
 socket.on('disconnect', (reason) => out({ event: 'disconnect', reason }));
 socket.onAny((event, data) => out({ event, data }));
