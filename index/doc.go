@@ -55,4 +55,16 @@
 // is write amplification on random keys (whole pages rewritten per
 // commit), which the windowed commits of catch-up amortise.
 // BenchmarkApplyBlock measures the real apply path.
+//
+// # Measured (2-core machine shared with other work)
+//
+// BenchmarkInitialSync, regtest chain of 2,003 blocks with 100,000
+// transactions (1,000 per block) plus coinbases, btcd serving the blocks:
+// 12.4 s, 161 blocks/s, 8,200 txs/s, 365 MiB peak heap (FetchWindow 32 of
+// 1,000-tx blocks in one commit), 231 MiB store. The map freelist without
+// freelist sync took this from 40.7 s.
+//
+// BenchmarkLookupHotAddress, one script with 10,000 transactions (3,096
+// unspent): Balance p50 0.4 µs / p99 1.5 µs; History p50 2.0 ms / p99
+// 10 ms; Unspent p50 0.5 ms / p99 4.5 ms; Status p50 2.4 ms / p99 14 ms.
 package index
