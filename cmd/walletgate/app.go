@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/bitweb"
@@ -18,6 +21,8 @@ import (
 	"github.com/walletgate/walletgate/inmem"
 	"github.com/walletgate/walletgate/metrics"
 	"github.com/walletgate/walletgate/peerchannels"
+	"github.com/walletgate/walletgate/peerchannels/headers"
+	"github.com/walletgate/walletgate/peerchannels/indexer"
 	"github.com/walletgate/walletgate/postgres"
 	"github.com/walletgate/walletgate/sqlite"
 	"github.com/walletgate/walletgate/wallet"
@@ -102,6 +107,9 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		}
 		a.background = append(a.background, pc.Run)
 		a.ready = append(a.ready, pc.Ready())
+		if err := wireProxies(a, pcfg, pc, store, log); err != nil {
+			return nil, err
+		}
 		ph := m.Wrap("peerchannels", pc.Handler())
 		if cfg.PeerChannels.Listen != "" {
 			a.extra = append(a.extra, listener{"peerchannels", cfg.PeerChannels.Listen, ph})
@@ -112,6 +120,40 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 	mux.Handle("/", root)
 	a.main = mux
 	return a, nil
+}
+
+// wireProxies adds the headers and indexer APIs (proxy mode) to the peer
+// channel service when EXPOSE_HEADER_SV_APIS / EXPOSE_INDEXER_APIS ask for
+// them; otherwise their routes stay 404 as in the reference server.
+func wireProxies(a *app, pcfg peerchannels.Config, pc *peerchannels.Service, store storeCloser, log *slog.Logger) error {
+	pcfg = pcfg.WithDefaults()
+	if pcfg.ExposeHeaderSVAPIs {
+		src, err := headers.NewHeaderSV(headers.HeaderSVConfig{URL: pcfg.HeaderSVURL})
+		if err != nil {
+			return fmt.Errorf("headers proxy: %w", err)
+		}
+		h, err := headers.New(headers.Config{Source: src, Pusher: pc, Logger: log.With("surface", "headers")})
+		if err != nil {
+			return fmt.Errorf("headers proxy: %w", err)
+		}
+		h.Register(pc.Router().Handle)
+		a.background = append(a.background, h.Run)
+	}
+	if pcfg.ExposeIndexerAPIs {
+		idx, err := indexer.New(indexer.Config{URL: pcfg.IndexerURL, Store: store, Sockets: pc})
+		if err != nil {
+			return fmt.Errorf("indexer proxy: %w", err)
+		}
+		idx.Register(pc.Router().Handle)
+		pc.OnAccountSocketClosed(idx.AccountSocketClosed)
+		a.background = append(a.background, idx.Run)
+		a.extra = append(a.extra, listener{"indexer-callbacks",
+			net.JoinHostPort(pcfg.InternalHost, strconv.Itoa(pcfg.InternalPort)), idx.InternalHandler()})
+	}
+	if _, err := store.PruneTipFilters(context.Background(), time.Now()); err != nil {
+		return fmt.Errorf("prune expired tip filters: %w", err)
+	}
+	return nil
 }
 
 // splitPeerChannels sends the ElectrumSV paths (/api/v1/… and the bare /
