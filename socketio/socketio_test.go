@@ -24,7 +24,13 @@ func (e *testEnv) block(h int64) {
 }
 
 func TestSubscribeBalanceAndBlock(t *testing.T) {
-	e := newTestEnv(t, hub.Config{}, socketio.Config{})
+	for _, lib := range []bool{false, true} {
+		t.Run(fmt.Sprintf("library=%v", lib), func(t *testing.T) { testSubscribeBalanceAndBlock(t, lib) })
+	}
+}
+
+func testSubscribeBalanceAndBlock(t *testing.T, library bool) {
+	e := newTestEnv(t, hub.Config{}, socketio.Config{LibraryWebSocket: library})
 	addr, sc := e.addr(t, 1)
 	txid := strings.Repeat("ab", 32)
 	e.be.SetBalance(sc.Hash, 2500, 0)

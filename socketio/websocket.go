@@ -140,32 +140,68 @@ func (c *wsConn) read() {
 	}
 }
 
-// packet handles one Socket.IO packet; false ends the connection.
-func (c *wsConn) packet(p []byte) bool {
-	if len(p) == 0 {
-		return false
+// sioPacket is a decoded Socket.IO v5 packet.
+type sioPacket struct {
+	typ  byte   // '0' CONNECT … '6' BINARY_ACK
+	nsp  string // "/" unless the packet names one
+	body []byte // after the namespace and ack id
+}
+
+// parsePacket decodes a Socket.IO packet (the Engine.IO message's data).
+// The ack id of an EVENT is skipped: no event of this API acknowledges.
+func parsePacket(p []byte) (sioPacket, bool) {
+	if len(p) == 0 || p[0] < '0' || p[0] > '6' {
+		return sioPacket{}, false
 	}
-	typ, rest := p[0], p[1:]
-	nsp := "/"
+	pk := sioPacket{typ: p[0], nsp: "/"}
+	rest := p[1:]
 	if len(rest) > 0 && rest[0] == '/' {
 		i := bytes.IndexByte(rest, ',')
 		if i < 0 {
-			nsp, rest = string(rest), nil
+			pk.nsp, rest = string(rest), nil
 		} else {
-			nsp, rest = string(rest[:i]), rest[i+1:]
+			pk.nsp, rest = string(rest[:i]), rest[i+1:]
 		}
 	}
-	prefix := ""
-	if nsp != "/" {
-		prefix = nsp + ","
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
 	}
-	switch typ {
+	pk.body = rest[i:]
+	return pk, true
+}
+
+// eventArgs decodes an EVENT body: a JSON array whose first element is the
+// event name.
+func eventArgs(body []byte) (string, []any, bool) {
+	var args []any
+	if json.Unmarshal(body, &args) != nil || len(args) == 0 {
+		return "", nil, false
+	}
+	name, ok := args[0].(string)
+	if !ok {
+		return "", nil, false
+	}
+	return name, args[1:], true
+}
+
+// packet handles one Socket.IO packet; false ends the connection.
+func (c *wsConn) packet(p []byte) bool {
+	pk, ok := parsePacket(p)
+	if !ok {
+		return false
+	}
+	prefix := ""
+	if pk.nsp != "/" {
+		prefix = pk.nsp + ","
+	}
+	switch pk.typ {
 	case '0': // CONNECT
-		if c.sessions[nsp] != nil {
+		if c.sessions[pk.nsp] != nil {
 			return true
 		}
 		c.srv.mu.Lock()
-		b, ok := c.srv.nsps[nsp]
+		b, ok := c.srv.nsps[pk.nsp]
 		c.srv.mu.Unlock()
 		if !ok {
 			c.enqueue([]byte(`44`+prefix+`{"message":"Invalid namespace"}`), nil)
@@ -176,34 +212,22 @@ func (c *wsConn) packet(p []byte) bool {
 			c.srv.cfg.Logger.Warn("socketio: register socket", "coin", b.coin, "err", err)
 			return false
 		}
-		c.sessions[nsp] = ss
+		c.sessions[pk.nsp] = ss
 		c.mu.Lock()
 		c.connectBy = time.Time{}
 		c.mu.Unlock()
 		c.enqueue([]byte(`40`+prefix+`{"sid":"`+randomID()+`"}`), nil)
 	case '1': // DISCONNECT
-		if ss := c.sessions[nsp]; ss != nil {
-			delete(c.sessions, nsp)
+		if ss := c.sessions[pk.nsp]; ss != nil {
+			delete(c.sessions, pk.nsp)
 			ss.closed()
 		}
 	case '2': // EVENT
-		ss := c.sessions[nsp]
-		if ss == nil {
-			return true
+		if ss := c.sessions[pk.nsp]; ss != nil {
+			if name, args, ok := eventArgs(pk.body); ok {
+				ss.onEvent(name, args)
+			}
 		}
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++ // ack id: no event of this API acknowledges
-		}
-		var args []any
-		if json.Unmarshal(rest[i:], &args) != nil || len(args) == 0 {
-			return true
-		}
-		name, ok := args[0].(string)
-		if !ok {
-			return true
-		}
-		ss.onEvent(name, args[1:])
 	}
 	return true
 }

@@ -1,0 +1,84 @@
+package socketio
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParsePacket(t *testing.T) {
+	tests := []struct {
+		in        string
+		ok        bool
+		typ       byte
+		nsp, body string
+	}{
+		{"0", true, '0', "/", ""},
+		{`0{"token":"x"}`, true, '0', "/", `{"token":"x"}`},
+		{"0/btc,", true, '0', "/btc", ""},
+		{`2["subscribe",{"address":"a"}]`, true, '2', "/", `["subscribe",{"address":"a"}]`},
+		{`212["subscribe",{}]`, true, '2', "/", `["subscribe",{}]`},
+		{`2/btc,7["x"]`, true, '2', "/btc", `["x"]`},
+		{"1", true, '1', "/", ""},
+		{"1/btc", true, '1', "/btc", ""},
+		{"", false, 0, "", ""},
+		{"9", false, 0, "", ""},
+		{"x", false, 0, "", ""},
+	}
+	for _, tc := range tests {
+		pk, ok := parsePacket([]byte(tc.in))
+		if ok != tc.ok || (ok && (pk.typ != tc.typ || pk.nsp != tc.nsp || string(pk.body) != tc.body)) {
+			t.Errorf("parsePacket(%q) = %c %q %q %v", tc.in, pk.typ, pk.nsp, pk.body, ok)
+		}
+	}
+	for _, tc := range []struct {
+		in, name string
+		nargs    int
+		ok       bool
+	}{
+		{`["subscribe",{"address":"a"}]`, "subscribe", 1, true},
+		{`["subscribe"]`, "subscribe", 0, true},
+		{`[1,2]`, "", 0, false},
+		{`[]`, "", 0, false},
+		{`{"a":1}`, "", 0, false},
+		{`["x",`, "", 0, false},
+	} {
+		name, args, ok := eventArgs([]byte(tc.in))
+		if ok != tc.ok || name != tc.name || len(args) != tc.nargs {
+			t.Errorf("eventArgs(%q) = %q %v %v", tc.in, name, args, ok)
+		}
+	}
+}
+
+func FuzzParsePacket(f *testing.F) {
+	for _, s := range []string{"0", "0/btc,{}", `2["subscribe",{"address":"web1q"}]`, `23["a"]`, "1/x", "", "2/", "2/,"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pk, ok := parsePacket(b)
+		if !ok {
+			return
+		}
+		if !strings.HasPrefix(pk.nsp, "/") || len(pk.body) > len(b) || pk.typ != b[0] {
+			t.Fatalf("parsePacket(%q) = %+v", b, pk)
+		}
+		if _, args, ok := eventArgs(pk.body); !ok && args != nil {
+			t.Fatalf("eventArgs(%q) refused but returned %v", pk.body, args)
+		}
+	})
+}
+
+func FuzzPyStr(f *testing.F) {
+	f.Add(`{"address":" web1qxyz "}`)
+	f.Add(`{"address":12345678901234567890123456}`)
+	f.Add(`{"address":[1,2]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		_, args, ok := eventArgs([]byte(`["subscribe",` + s + `]`))
+		if !ok || len(args) == 0 {
+			return
+		}
+		if m, ok := firstObject(args); ok {
+			_ = pyStr(m["address"]) // must not panic on any JSON value
+			_, _ = stringList(m["addresses"])
+		}
+	})
+}
