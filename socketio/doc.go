@@ -1,8 +1,14 @@
 // Package socketio serves the Bitweb wallet API server's Socket.IO push at
 // /socket.io/ (spec/bitweb-api.md §4): Socket.IO protocol v5 over
-// Engine.IO v4, websocket and polling with the upgrade between them, built
-// on github.com/zishang520/socket.io (a port of the Node.js server that
-// interoperates with the official socket.io-client 4.x).
+// Engine.IO v4, websocket and polling with the upgrade between them.
+//
+// Two paths serve it. Polling, and websockets upgraded from polling, run on
+// github.com/zishang520/socket.io (a port of the Node.js server that
+// interoperates with the official socket.io-client 4.x). A websocket opened
+// at once (transport=websocket, no sid: how the Bitweb wallet connects) is
+// served by this package's direct path (websocket.go), which holds a client
+// in about a quarter of the library's memory (BENCH.md). Both are tested
+// against the official client.
 //
 // Events, as the original:
 //

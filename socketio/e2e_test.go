@@ -86,8 +86,8 @@ func startRealStack(t *testing.T) *realStack {
 	if err := h.AddCoin("bitweb", svc); err != nil {
 		t.Fatal(err)
 	}
-	sio := socketio.New(h, socketio.Config{})
-	if err := sio.Serve("/", "bitweb", hub.ChainDecoder(params)); err != nil {
+	sio, err := socketio.NewBitweb(h, "bitweb", hub.ChainDecoder(params), socketio.Config{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	ws, err := wsapi.New(h, "bitweb", hub.ChainDecoder(params), wsapi.Config{})

@@ -81,6 +81,19 @@ func New(h *hub.Hub, cfg Config) *Server {
 	return s
 }
 
+// NewBitweb is the Bitweb server's push in one call: New plus Serve of
+// namespace "/" for coin, whose wallet service must be attached to h.
+// Mount the result at cfg.Path ("/socket.io/" by default) and Close it on
+// shutdown, before h.
+func NewBitweb(h *hub.Hub, coin string, dec hub.AddressDecoder, cfg Config) (*Server, error) {
+	s := New(h, cfg)
+	if err := s.Serve("/", coin, dec); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // Config returns the effective configuration.
 func (s *Server) Config() Config { return s.cfg }
 

@@ -41,7 +41,13 @@ func dialStalled(t *testing.T, url, addr string) *websocket.Conn {
 }
 
 func TestSlowConsumerIsDisconnected(t *testing.T) {
-	e := newTestEnv(t, hub.Config{QueueSize: 4}, socketio.Config{})
+	for _, lib := range []bool{false, true} {
+		t.Run(fmt.Sprintf("library=%v", lib), func(t *testing.T) { testSlowConsumer(t, lib) })
+	}
+}
+
+func testSlowConsumer(t *testing.T, library bool) {
+	e := newTestEnv(t, hub.Config{QueueSize: 4}, socketio.Config{LibraryWebSocket: library})
 	addr, sc := e.addr(t, 1)
 	var us []walletgate.UTXO
 	for i := range 3000 { // about 300 kB per push: socket buffers fill fast
