@@ -116,6 +116,13 @@ type Backend struct {
 	CAFile       string   `yaml:"ca_file"`
 	PollInterval Duration `yaml:"poll_interval"`
 	StartHeight  int64    `yaml:"start_height"`
+	// Websocket is btcd's ws://host:port/ws for push notifications (the
+	// RPC URL's user and password are used on the upgrade).
+	Websocket string `yaml:"websocket"`
+	// ZMQ lists Bitcoin Core zmqpubhashblock/zmqpubrawtx endpoints.
+	ZMQ []string `yaml:"zmq"`
+	// MaxReorgDepth is the deepest reorg the index can undo.
+	MaxReorgDepth int64 `yaml:"max_reorg_depth"`
 }
 
 // backendKeys says which Backend keys each type reads; nil for an unknown type.
@@ -124,7 +131,7 @@ func backendKeys(typ string) []string {
 	case BackendElectrumX:
 		return []string{"type", "timeout", "host", "port", "tls", "verify_tls", "pool_size", "protocol_min", "protocol_max"}
 	case BackendNode:
-		return []string{"type", "timeout", "url", "cookie_file", "ca_file", "poll_interval", "start_height"}
+		return []string{"type", "timeout", "url", "cookie_file", "ca_file", "poll_interval", "start_height", "websocket", "zmq", "max_reorg_depth"}
 	case BackendBlockIO:
 		return []string{"type", "timeout", "url"}
 	case BackendNull:

@@ -300,6 +300,17 @@ func validateBackend(src, key string, b *Backend) Problems {
 		if b.StartHeight < 0 {
 			probs.add(src, key+".start_height", "must not be negative")
 		}
+		if b.MaxReorgDepth < 0 {
+			probs.add(src, key+".max_reorg_depth", "must not be negative")
+		}
+		if b.Websocket != "" && !strings.HasPrefix(b.Websocket, "ws://") && !strings.HasPrefix(b.Websocket, "wss://") {
+			probs.add(src, key+".websocket", "must be a ws:// or wss:// URL, got %q", b.Websocket)
+		}
+		for _, z := range b.ZMQ {
+			if !strings.HasPrefix(z, "tcp://") && !strings.HasPrefix(z, "ipc://") {
+				probs.add(src, key+".zmq", "must be tcp:// or ipc:// endpoints, got %q", z)
+			}
+		}
 	case BackendBlockIO, BackendNull:
 	case "":
 		probs.add(src, key+".type", "required: one of %s", strings.Join(BackendTypes(), ", "))

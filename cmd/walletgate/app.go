@@ -84,7 +84,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 	a.onClose("store", store)
 
 	for _, c := range cfg.Coins {
-		ca, err := buildCoin(ctx, c, log)
+		ca, err := buildCoin(ctx, cfg.DataDir, c, log)
 		if err != nil {
 			return nil, err
 		}
@@ -217,7 +217,7 @@ func (s *sinkSwitch) set(sink walletgate.EventSink) { s.to.Store(&sink) }
 
 // buildCoin builds one coin's address rules, backend, wallet service and
 // REST handler.
-func buildCoin(ctx context.Context, c config.Coin, log *slog.Logger) (*coinApp, error) {
+func buildCoin(ctx context.Context, dataDir string, c config.Coin, log *slog.Logger) (*coinApp, error) {
 	params, err := chain.Lookup(c.Name, c.Network)
 	if err != nil {
 		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
@@ -227,7 +227,7 @@ func buildCoin(ctx context.Context, c config.Coin, log *slog.Logger) (*coinApp, 
 	}
 	sink := &sinkSwitch{}
 	clog := log.With("coin", c.Name)
-	backend, err := openBackend(ctx, c, sink, clog)
+	backend, err := openBackend(ctx, dataDir, c, sink, clog)
 	if err != nil {
 		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
 	}

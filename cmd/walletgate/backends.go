@@ -6,11 +6,16 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/config"
 	"github.com/walletgate/walletgate/electrum"
+	"github.com/walletgate/walletgate/index"
+	"github.com/walletgate/walletgate/nodebackend"
+	"github.com/walletgate/walletgate/rpc"
 )
 
 // describeBackend names a backend for logs without its secrets.
@@ -35,7 +40,7 @@ func describeBackend(b config.Backend) string {
 // openBackend builds a coin's backend. It does not wait for the backend to
 // answer: a server whose node is down still starts, serves what it can, and
 // answers 503 for the rest until the backend is back.
-func openBackend(ctx context.Context, c config.Coin, sink walletgate.EventSink, log *slog.Logger) (walletgate.Backend, error) {
+func openBackend(ctx context.Context, dataDir string, c config.Coin, sink walletgate.EventSink, log *slog.Logger) (walletgate.Backend, error) {
 	b := c.Backend
 	switch b.Type {
 	case config.BackendElectrumX:
@@ -49,13 +54,51 @@ func openBackend(ctx context.Context, c config.Coin, sink walletgate.EventSink, 
 			ProtocolMin: b.ProtocolMin,
 			ProtocolMax: b.ProtocolMax,
 		}, c.Name, sink, log.With("backend", "electrumx"))
+	case config.BackendNode:
+		u, err := url.Parse(b.URL)
+		if err != nil {
+			return nil, fmt.Errorf("node url: %w", err)
+		}
+		user, pass := "", ""
+		if u.User != nil {
+			user = u.User.Username()
+			pass, _ = u.User.Password()
+		}
+		if err := os.MkdirAll(filepath.Join(dataDir, c.Name), 0o750); err != nil {
+			return nil, fmt.Errorf("create index directory: %w", err)
+		}
+		return nodebackend.New(nodebackend.Config{
+			Coin: c.Name,
+			RPC:  rpc.Config{URL: b.URL, CookieFile: b.CookieFile, CAFile: b.CAFile, Timeout: b.Timeout.D()},
+			Index: index.Options{
+				Path:          filepath.Join(dataDir, c.Name, "index.db"),
+				StartHeight:   b.StartHeight,
+				PollInterval:  b.PollInterval.D(),
+				MaxReorgDepth: b.MaxReorgDepth,
+				WebsocketURL:  b.Websocket,
+				WebsocketUser: user,
+				WebsocketPass: pass,
+				ZMQEndpoints:  b.ZMQ,
+				Logger:        log.With("backend", "node"),
+			},
+		}, sink)
 	}
 	return nil, fmt.Errorf("backend type %q is not available in this build yet", b.Type)
 }
 
 // checkBackend connects to a coin's backend and returns its tip height.
 func checkBackend(ctx context.Context, c config.Coin, log *slog.Logger) (int64, error) {
-	be, err := openBackend(ctx, c, walletgate.EventSinkFunc(func(walletgate.Event) {}), log)
+	if c.Backend.Type == config.BackendNode {
+		// Asking the node is the check; building an index here would sync
+		// the chain into a throw-away directory.
+		cl, err := rpc.New(rpc.Config{URL: c.Backend.URL, CookieFile: c.Backend.CookieFile, CAFile: c.Backend.CAFile, Timeout: c.Backend.Timeout.D()})
+		if err != nil {
+			return 0, err
+		}
+		defer cl.Close()
+		return cl.BlockCount(ctx)
+	}
+	be, err := openBackend(ctx, os.TempDir(), c, walletgate.EventSinkFunc(func(walletgate.Event) {}), log)
 	if err != nil {
 		return 0, err
 	}
