@@ -2,7 +2,11 @@ package walletgate
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -159,4 +163,158 @@ func ReceivedByAddress(tx WalletTx) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// MaxPageLimit is the largest Page.Limit a DepositStore accepts; APIs set
+// their own, smaller limits and pass them through.
+const MaxPageLimit = 10000
+
+// Validate checks a page request before a store runs it.
+func (p Page) Validate() error {
+	if p.Cursor < 0 {
+		return Errorf(EInvalid, "cursor %d is negative", p.Cursor)
+	}
+	if p.Limit <= 0 || p.Limit > MaxPageLimit {
+		return Errorf(EInvalid, "limit %d is outside 1..%d", p.Limit, MaxPageLimit)
+	}
+	return nil
+}
+
+// Validate checks a watch before a store adds it.
+func (w Watch) Validate() error {
+	switch {
+	case w.Coin == "":
+		return Errorf(EInvalid, "watch: coin is empty")
+	case w.Address == "":
+		return Errorf(EInvalid, "watch: address is empty")
+	case w.Account == "":
+		return Errorf(EInvalid, "watch: account is empty")
+	}
+	return nil
+}
+
+// ValidateApplyTx checks ApplyTx's arguments, the same way in every store.
+func ValidateApplyTx(coin string, tx WalletTx, creditAt, maxConf int64) error {
+	switch {
+	case coin == "":
+		return Errorf(EInvalid, "apply tx: coin is empty")
+	case tx.TxID == "":
+		return Errorf(EInvalid, "apply tx %s: txid is empty", coin)
+	case creditAt < 1:
+		return Errorf(EInvalid, "apply tx %s %s: credit threshold %d is below 1", coin, tx.TxID, creditAt)
+	case maxConf < creditAt:
+		return Errorf(EInvalid, "apply tx %s %s: max confirmations %d is below the credit threshold %d", coin, tx.TxID, maxConf, creditAt)
+	}
+	return nil
+}
+
+// Received is one address's share of a transaction.
+type Received struct {
+	Address string
+	Amount  int64 // satoshis
+}
+
+// SortedReceived is ReceivedByAddress in address order, so every store
+// creates deposit rows (and so events) in the same order.
+func SortedReceived(tx WalletTx) []Received {
+	m := ReceivedByAddress(tx)
+	out := make([]Received, 0, len(m))
+	for a, v := range m {
+		out = append(out, Received{Address: a, Amount: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
+}
+
+// txUpdateJSON is the txupdate payload as cryptoassets applications read
+// it (spec §8), plus coin_name, transaction_type and event_id. account is
+// the account label, the name applications know it by.
+type txUpdateJSON struct {
+	Transaction        int64  `json:"transaction"`
+	NetworkTransaction int64  `json:"network_transaction"`
+	Account            string `json:"account"`
+	TxID               string `json:"txid"`
+	Address            string `json:"address"`
+	Amount             string `json:"amount"`
+	Credited           bool   `json:"credited"`
+	Confirmations      int64  `json:"confirmations"`
+	CoinName           string `json:"coin_name"`
+	TransactionType    string `json:"transaction_type"`
+	EventID            string `json:"event_id"`
+}
+
+// MarshalTxUpdate encodes u as the txupdate payload, with the amount as an
+// 8-decimal string of whole coins ("0.00021000").
+func MarshalTxUpdate(u TxUpdate) ([]byte, error) {
+	b, err := json.Marshal(txUpdateJSON{
+		Transaction: u.TransactionID, NetworkTransaction: u.NetworkTxID, Account: u.Account,
+		TxID: u.TxID, Address: u.Address, Amount: FormatSats(u.Amount), Credited: u.Credited,
+		Confirmations: u.Confirmations, CoinName: u.Coin, TransactionType: u.TransactionType, EventID: u.EventID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode txupdate %s: %w", u.EventID, err)
+	}
+	return b, nil
+}
+
+// UnmarshalTxUpdate decodes a payload written by MarshalTxUpdate.
+func UnmarshalTxUpdate(b []byte) (TxUpdate, error) {
+	var j txUpdateJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return TxUpdate{}, fmt.Errorf("decode txupdate: %w", err)
+	}
+	amount, err := ParseSats(j.Amount)
+	if err != nil {
+		return TxUpdate{}, fmt.Errorf("decode txupdate %s: %w", j.EventID, err)
+	}
+	return TxUpdate{
+		EventID: j.EventID, Coin: j.CoinName, TransactionType: j.TransactionType, TransactionID: j.Transaction,
+		NetworkTxID: j.NetworkTransaction, Account: j.Account, TxID: j.TxID, Address: j.Address,
+		Amount: amount, Credited: j.Credited, Confirmations: j.Confirmations,
+	}, nil
+}
+
+// FormatSats writes satoshis as whole coins with exactly 8 decimals
+// (21000 → "0.00021000"), never through a float.
+func FormatSats(sats int64) string {
+	neg := sats < 0
+	u := uint64(sats)
+	if neg {
+		u = uint64(-(sats + 1)) + 1 // also right for math.MinInt64
+	}
+	s := fmt.Sprintf("%d.%08d", u/1e8, u%1e8)
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+// ParseSats reads a decimal amount of whole coins with at most 8 decimals
+// ("0.00021", "1.5", "-2") into satoshis, refusing anything inexact.
+func ParseSats(s string) (int64, error) {
+	in := s
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(frac) > 8 || strings.TrimLeft(whole+frac, "0123456789") != "" || len(whole) > 11 {
+		return 0, Errorf(EInvalid, "amount %q is not a decimal with at most 8 decimals", in)
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, WrapError(EInvalid, err, "amount %q is not a decimal", in)
+	}
+	var f int64
+	if frac != "" {
+		f, err = strconv.ParseInt(frac+strings.Repeat("0", 8-len(frac)), 10, 64)
+		if err != nil {
+			return 0, WrapError(EInvalid, err, "amount %q is not a decimal", in)
+		}
+	}
+	v := w*1e8 + f
+	if neg {
+		v = -v
+	}
+	return v, nil
 }
