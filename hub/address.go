@@ -28,6 +28,7 @@ func ChainDecoder(p *chain.Params) AddressDecoder { return chainDecoder{p} }
 
 type chainDecoder struct{ p *chain.Params }
 
+// DecodeScript returns the address's scriptPubKey; the error text is the codec's.
 func (d chainDecoder) DecodeScript(addr string) ([]byte, error) {
 	a, err := d.p.Decode(addr)
 	if err != nil {

@@ -53,6 +53,7 @@ type gatedWriter struct {
 	g *gate
 }
 
+// Hijack wraps the hijacked connection in a gatedConn.
 func (w *gatedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
@@ -71,6 +72,7 @@ type gatedConn struct {
 	passed bool // only the reading goroutine touches it
 }
 
+// Read waits for the gate before the first read.
 func (c *gatedConn) Read(p []byte) (int, error) {
 	if !c.passed {
 		c.g.wait(context.Background())

@@ -86,10 +86,11 @@ func (s *Server) serveDirect(w http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	s.direct.conns[c] = struct{}{}
-	s.direct.mu.Unlock()
 	// A fresh goroutine reads, and this one returns: the HTTP server's
 	// goroutine would keep its request buffers alive for the whole session.
+	// It starts under the lock that closeDirect takes before waiting.
 	s.direct.wg.Go(c.run)
+	s.direct.mu.Unlock()
 }
 
 // run serves the connection until it ends.

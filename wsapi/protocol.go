@@ -37,6 +37,7 @@ type rpcError struct {
 	Address string `json:"address,omitempty"`
 }
 
+// Error implements error, for logs.
 func (e *rpcError) Error() string { return strconv.Itoa(e.Code) + " " + e.Message }
 
 func badRequest(msg string) *rpcError { return &rpcError{Code: CodeBadRequest, Message: msg} }
