@@ -1,0 +1,86 @@
+// Package events delivers txupdate events (spec/cryptoassets.md §8) from
+// the persistent outbox to the configured handlers: HTTP (the cryptoassets
+// form POST, or a signed JSON body), a shell script, Redis PUBLISH, an
+// in-process function, or account sockets.
+//
+// Unlike cryptoassets, which called each handler once after commit and
+// dropped the event on failure, every handler here has its own queue in the
+// store (filled in the same transaction as the deposit update) and its own
+// Worker, which retries with exponential backoff until the handler accepts
+// the event. Delivery is at least once, in order per address; receivers
+// drop repeats by event_id.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/walletgate/walletgate"
+)
+
+// Handler delivers one event. A nil error means the receiver accepted it;
+// any error means "try again later". Deliver must honour ctx.
+type Handler interface {
+	// Name identifies the handler's outbox queue; it must stay the same
+	// across restarts, or the queue is orphaned.
+	Name() string
+	// Deliver sends the txupdate event whose JSON payload is data.
+	Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byte) error
+}
+
+// envelope is the JSON body of the JSON-mode HTTP handler and of Redis
+// messages: the event name beside the cryptoassets payload.
+type envelope struct {
+	EventName string          `json:"event_name"`
+	Data      json.RawMessage `json:"data"`
+}
+
+func encodeEnvelope(data []byte) ([]byte, error) {
+	b, err := json.Marshal(envelope{EventName: walletgate.EventTxUpdate, Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("encode event envelope: %w", err)
+	}
+	return b, nil
+}
+
+// Func is an in-process handler (cryptoassets' InProcessEventHandler).
+type Func struct {
+	HandlerName string
+	Fn          func(ctx context.Context, eventName string, ev walletgate.TxUpdate, data []byte) error
+}
+
+// Name implements Handler.
+func (f Func) Name() string { return f.HandlerName }
+
+// Deliver implements Handler.
+func (f Func) Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byte) error {
+	return f.Fn(ctx, walletgate.EventTxUpdate, ev, data)
+}
+
+// AccountPublisher pushes an event to the sockets subscribed to an
+// account; the socket hub satisfies it once wired by the main program.
+type AccountPublisher interface {
+	PublishAccountEvent(coin, account string, payload []byte) error
+}
+
+// Sockets delivers events to account sockets through an AccountPublisher.
+type Sockets struct {
+	HandlerName string
+	Publisher   AccountPublisher
+}
+
+// Name implements Handler.
+func (s Sockets) Name() string { return s.HandlerName }
+
+// Deliver implements Handler.
+func (s Sockets) Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byte) error {
+	body, err := encodeEnvelope(data)
+	if err != nil {
+		return err
+	}
+	if err := s.Publisher.PublishAccountEvent(ev.Coin, ev.Account, body); err != nil {
+		return fmt.Errorf("publish %s to %s account %q: %w", ev.EventID, ev.Coin, ev.Account, err)
+	}
+	return nil
+}
