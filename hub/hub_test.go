@@ -383,3 +383,36 @@ func TestChangesDuringBuildAreNotLost(t *testing.T) {
 		}
 	}
 }
+
+// A backend that reconnects publishes one change per watched script hash
+// that changed meanwhile, all at once: each must become a push.
+func TestReconnectBurstReachesEveryWatcher(t *testing.T) {
+	e := newEnv(t, hub.Config{Builders: 2})
+	const addrs = 100
+	sinks := make([]*sink, addrs)
+	for i := range addrs {
+		sinks[i] = newSink(false)
+		c := e.connect(t, sinks[i])
+		if err := c.Watch(context.Background(), script(i), "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range addrs {
+		e.be.SetBalance(script(i).Hash, int64(1000+i), 0)
+	}
+	for i := range addrs { // as the resync publishes them
+		e.svc.Publish(walletgate.Event{Kind: walletgate.EventScriptHash, Coin: coin, ScriptHash: script(i).Hash})
+	}
+	for i, s := range sinks {
+		p := s.next(t)
+		if !strings.Contains(p.payload, fmt.Sprintf(`"confirmed":%d,`, 1000+i)) {
+			t.Fatalf("watcher %d got %s", i, p.payload)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	for i, s := range sinks {
+		if len(s.ch) != 0 {
+			t.Fatalf("watcher %d got more than one push", i)
+		}
+	}
+}
