@@ -1,0 +1,314 @@
+// Package deposits tracks incoming payments to watched addresses
+// (spec/cryptoassets.md §7, §9): it turns walletnotify/blocknotify hints
+// into re-fetched wallet transactions, applies them to the DepositStore
+// (which credits once and queues txupdate events in the same commit), polls
+// open transactions until they are final, and rescans the wallet's receive
+// history at startup.
+package deposits
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/walletgate/walletgate"
+)
+
+// Options tunes a Tracker. Zero fields take the defaults named on each.
+type Options struct {
+	// CreditAt is the confirmation count at which a deposit is credited
+	// (default 3; a model constant in cryptoassets).
+	CreditAt int64
+	// MaxConfirmations stops tracking a transaction (default 15,
+	// cryptoassets' max_confirmation_count).
+	MaxConfirmations int64
+	// PollInterval is the confirmation poll period (default 60s).
+	PollInterval time.Duration
+	// FetchTimeout bounds each backend call (default 30s).
+	FetchTimeout time.Duration
+	// MaxScanPages bounds the startup receive scan, so a backend that
+	// never ends its history cannot loop forever (default 100000).
+	MaxScanPages int
+	// OnEvents is called after each commit that queued events, e.g. to
+	// wake the outbox workers. It must not block.
+	OnEvents func(coin string, events []walletgate.TxUpdate)
+	// Logger receives per-transaction poll and scan failures (default:
+	// discarded).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.CreditAt <= 0 {
+		o.CreditAt = 3
+	}
+	if o.MaxConfirmations <= 0 {
+		o.MaxConfirmations = 15
+	}
+	if o.MaxConfirmations < o.CreditAt {
+		return o, walletgate.Errorf(walletgate.EInvalid, "deposits: max confirmations %d is below the credit threshold %d", o.MaxConfirmations, o.CreditAt)
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Minute
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = 30 * time.Second
+	}
+	if o.MaxScanPages <= 0 {
+		o.MaxScanPages = 100000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// Tracker is the deposit tracker for a set of coins. It implements
+// walletgate.TxNotifier, so every walletnotify intake can feed it.
+type Tracker struct {
+	store    walletgate.DepositStore
+	backends map[string]walletgate.WalletBackend
+	o        Options
+
+	mu         sync.Mutex
+	lastNotify map[string]time.Time
+}
+
+var _ walletgate.TxNotifier = (*Tracker)(nil)
+
+// New returns a tracker applying the wallets in backends (by coin) to store.
+func New(store walletgate.DepositStore, backends map[string]walletgate.WalletBackend, o Options) (*Tracker, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if len(backends) == 0 {
+		return nil, walletgate.Errorf(walletgate.EInvalid, "deposits: no coins configured")
+	}
+	b := make(map[string]walletgate.WalletBackend, len(backends))
+	for coin, be := range backends {
+		if be == nil {
+			return nil, walletgate.Errorf(walletgate.EInvalid, "deposits: coin %s has no backend", coin)
+		}
+		b[coin] = be
+	}
+	return &Tracker{store: store, backends: b, o: o, lastNotify: make(map[string]time.Time)}, nil
+}
+
+// Coins lists the tracked coins in order.
+func (t *Tracker) Coins() []string {
+	out := make([]string, 0, len(t.backends))
+	for c := range t.backends {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LastWalletNotify is when coin last had a walletnotify (zero if never),
+// for status pages.
+func (t *Tracker) LastWalletNotify(coin string) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastNotify[coin]
+}
+
+func (t *Tracker) backend(coin string) (walletgate.WalletBackend, error) {
+	b, ok := t.backends[coin]
+	if !ok {
+		return nil, walletgate.Errorf(walletgate.ENotFound, "coin %q is not configured (known: %v)", coin, t.Coins())
+	}
+	return b, nil
+}
+
+// checkTxID accepts 64 hex digits, the txid form of every supported coin.
+func checkTxID(txid string) error {
+	if len(txid) != 64 {
+		return walletgate.Errorf(walletgate.EInvalid, "txid %q is not 64 hex digits", txid)
+	}
+	if _, err := hex.DecodeString(txid); err != nil {
+		return walletgate.Errorf(walletgate.EInvalid, "txid %q is not 64 hex digits", txid)
+	}
+	return nil
+}
+
+// WalletNotify re-fetches txid from coin's wallet and applies it; it
+// returns after the commit, so an intake may acknowledge on nil.
+func (t *Tracker) WalletNotify(ctx context.Context, coin, txid string) error {
+	b, err := t.backend(coin)
+	if err != nil {
+		return err
+	}
+	if err := checkTxID(txid); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.lastNotify[coin] = t.o.Now()
+	t.mu.Unlock()
+	return t.update(ctx, coin, b, txid)
+}
+
+// update fetches txid and applies it as a deposit.
+func (t *Tracker) update(ctx context.Context, coin string, b walletgate.WalletBackend, txid string) error {
+	fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
+	tx, err := b.Transaction(fctx, txid)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("deposits: fetch %s tx %s: %w", coin, txid, err)
+	}
+	if tx.TxID != txid {
+		return walletgate.Errorf(walletgate.EBackend, "deposits: %s wallet answered tx %q for %s", coin, tx.TxID, txid)
+	}
+	return t.apply(ctx, coin, tx)
+}
+
+func (t *Tracker) apply(ctx context.Context, coin string, tx walletgate.WalletTx) error {
+	events, err := t.store.ApplyTx(ctx, coin, tx, t.o.CreditAt, t.o.MaxConfirmations, t.o.Now())
+	if err != nil {
+		return fmt.Errorf("deposits: apply %s tx %s: %w", coin, tx.TxID, err)
+	}
+	if len(events) > 0 && t.o.OnEvents != nil {
+		t.o.OnEvents(coin, events)
+	}
+	return nil
+}
+
+// BlockNotify polls coin's open transactions: a block is when their
+// confirmations change.
+func (t *Tracker) BlockNotify(ctx context.Context, coin, blockHash string) error {
+	return t.Poll(ctx, coin)
+}
+
+// Poll re-fetches every open deposit of coin below MaxConfirmations. Each
+// txid is handled on its own: a failure is logged and joined into the
+// result, but the rest of the cycle still runs (the original aborted).
+func (t *Tracker) Poll(ctx context.Context, coin string) error {
+	b, err := t.backend(coin)
+	if err != nil {
+		return err
+	}
+	open, err := t.store.OpenNetworkTxs(ctx, coin, t.o.MaxConfirmations)
+	if err != nil {
+		return fmt.Errorf("deposits: poll %s: %w", coin, err)
+	}
+	var errs []error
+	for _, n := range open {
+		if n.Type != walletgate.TxTypeDeposit {
+			continue // broadcasts are the sender's to track
+		}
+		if err := t.update(ctx, coin, b, n.TxID); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			t.o.Logger.Warn("deposits: poll failed", "coin", coin, "txid", n.TxID, "err", err)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Scan pages through coin's whole receive history on raw pages (a page
+// without receives does not end it, unlike the original) and applies every
+// transaction with a receive that is not yet final, re-fetched on its own.
+func (t *Tracker) Scan(ctx context.Context, coin string) error {
+	b, err := t.backend(coin)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	cursor := ""
+	for page := 0; ; page++ {
+		if page >= t.o.MaxScanPages {
+			return errors.Join(append(errs, walletgate.Errorf(walletgate.ETooLarge, "deposits: %s receive scan stopped after %d pages", coin, page))...)
+		}
+		fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
+		txs, next, err := b.ReceivedPage(fctx, cursor)
+		cancel()
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("deposits: %s receive scan page %q: %w", coin, cursor, err))...)
+		}
+		for _, tx := range txs {
+			if len(walletgate.ReceivedByAddress(tx)) == 0 {
+				continue
+			}
+			n, err := t.store.NetworkTx(ctx, coin, walletgate.TxTypeDeposit, tx.TxID)
+			if err == nil && n.Confirmations >= t.o.MaxConfirmations {
+				continue // final: never polled again
+			}
+			if err != nil && walletgate.ErrorCode(err) != walletgate.ENotFound {
+				errs = append(errs, err)
+				continue
+			}
+			if err := t.update(ctx, coin, b, tx.TxID); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				t.o.Logger.Warn("deposits: scan update failed", "coin", coin, "txid", tx.TxID, "err", err)
+				errs = append(errs, err)
+			}
+		}
+		if next == "" {
+			return errors.Join(errs...)
+		}
+		cursor = next
+	}
+}
+
+// CreateAddress makes a fresh address in coin's wallet and watches it for
+// account.
+func (t *Tracker) CreateAddress(ctx context.Context, coin, account, externalID string) (walletgate.Watch, error) {
+	b, err := t.backend(coin)
+	if err != nil {
+		return walletgate.Watch{}, err
+	}
+	if account == "" {
+		return walletgate.Watch{}, walletgate.Errorf(walletgate.EInvalid, "account is empty")
+	}
+	fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
+	addr, err := b.CreateAddress(fctx, account)
+	cancel()
+	if err != nil {
+		return walletgate.Watch{}, fmt.Errorf("deposits: create %s address for %q: %w", coin, account, err)
+	}
+	return t.store.AddWatch(ctx, walletgate.Watch{Coin: coin, Address: addr, Account: account, ExternalID: externalID})
+}
+
+// Run scans every coin's receive history once, then polls the coins whose
+// backends need it every PollInterval, until ctx ends. Failures are logged,
+// never fatal: the next cycle retries.
+func (t *Tracker) Run(ctx context.Context) error {
+	for _, coin := range t.Coins() {
+		if err := t.Scan(ctx, coin); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			t.o.Logger.Warn("deposits: startup receive scan incomplete", "coin", coin, "err", err)
+		}
+	}
+	tick := time.NewTicker(t.o.PollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		for _, coin := range t.Coins() {
+			if !t.backends[coin].TracksConfirmations() {
+				continue
+			}
+			if err := t.Poll(ctx, coin); err != nil && ctx.Err() == nil {
+				t.o.Logger.Warn("deposits: poll cycle had failures", "coin", coin, "err", err)
+			}
+		}
+	}
+}
