@@ -162,12 +162,25 @@ func (b *Backend) Unspent(ctx context.Context, sh walletgate.ScriptHash) ([]wall
 // Transactions implements walletgate.Backend with one getrawtransaction
 // batch; each Verbose is the node's own JSON.
 func (b *Backend) Transactions(ctx context.Context, txids []string) ([]walletgate.TxResult, error) {
-	return b.node.Transactions(ctx, txids)
+	res, err := b.node.Transactions(ctx, txids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range res {
+		if res[i].Err != nil {
+			res[i].Err = daemonError(res[i].Err)
+		}
+	}
+	return res, nil
 }
 
 // RawTransaction implements walletgate.Backend.
 func (b *Backend) RawTransaction(ctx context.Context, txid string) (string, error) {
-	return b.node.RawTransaction(ctx, txid)
+	raw, err := b.node.RawTransaction(ctx, txid)
+	if err != nil {
+		return "", daemonError(err)
+	}
+	return raw, nil
 }
 
 // Broadcast implements walletgate.Backend and makes the index pick the
@@ -175,7 +188,7 @@ func (b *Backend) RawTransaction(ctx context.Context, txid string) (string, erro
 func (b *Backend) Broadcast(ctx context.Context, rawHex string) (string, error) {
 	txid, err := b.node.SendRawTransaction(ctx, rawHex)
 	if err != nil {
-		return "", err
+		return "", broadcastError(err, rawHex)
 	}
 	b.idx.Notify()
 	return txid, nil

@@ -264,8 +264,13 @@ func TestBackendTransactionsAndBroadcast(t *testing.T) {
 		t.Fatalf("verbose tx differs from the node's:\n got %s\nwant %s", res[0].Verbose, want)
 	}
 	var re *walletgate.RPCError
-	if !errors.As(res[1].Err, &re) || re.Code != -5 {
-		t.Fatalf("unknown txid error %v; want the node's -5", res[1].Err)
+	// Node errors reach clients in ElectrumX's wrapping, as over ElectrumX.
+	wantUnknown := "daemon error: DaemonError({'code': -5, 'message': 'No such mempool or blockchain transaction. Use gettransaction for wallet transactions.'})"
+	if !errors.As(res[1].Err, &re) || re.Code != 2 || re.Message != wantUnknown {
+		t.Fatalf("unknown txid error %v; want ElectrumX's code 2 %q", res[1].Err, wantUnknown)
+	}
+	if _, err := b.RawTransaction(ctx, strings.Repeat("0", 63)+"1"); !errors.As(err, &re) || re.Code != 2 || re.Message != wantUnknown {
+		t.Fatalf("RawTransaction of an unknown txid: %v; want ElectrumX's code 2", err)
 	}
 	raw, err := b.RawTransaction(ctx, op.TxID)
 	if err != nil || len(raw) < 100 {
@@ -283,11 +288,13 @@ func TestBackendTransactionsAndBroadcast(t *testing.T) {
 		t.Fatalf("Broadcast = %q, %v; want %s", txid, err, signedID)
 	}
 	ev.waitFor(t, "broadcast status", 10*time.Second, isScript(key.sh()))
-	if _, err := b.Broadcast(ctx, signedHex); !errors.As(err, &re) || re.Code != -26 && re.Code != -27 {
-		t.Fatalf("re-broadcast error %v; want the node's -26/-27", err)
+	rejected := "the transaction was rejected by network rules.\n\n"
+	if _, err := b.Broadcast(ctx, signedHex); !errors.As(err, &re) || re.Code != 1 ||
+		!strings.HasPrefix(re.Message, rejected) || !strings.HasSuffix(re.Message, "\n["+signedHex+"]") {
+		t.Fatalf("re-broadcast error %v; want ElectrumX's code 1 rejection carrying the raw hex", err)
 	}
-	if _, err := b.Broadcast(ctx, "zz"); !errors.As(err, &re) || re.Code != -22 {
-		t.Fatalf("bad-hex broadcast error %v; want the node's -22", err)
+	if _, err := b.Broadcast(ctx, "zz"); !errors.As(err, &re) || re.Code != 1 || !strings.HasPrefix(re.Message, rejected) {
+		t.Fatalf("bad-hex broadcast error %v; want ElectrumX's code 1 rejection", err)
 	}
 }
 
