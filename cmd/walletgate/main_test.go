@@ -117,7 +117,7 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,7 +128,7 @@ func freePort(t *testing.T) int {
 }
 
 // buildBinary builds walletgate once per test that needs a real process.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "walletgate")
 	cmd := exec.Command("go", "build", "-o", bin, ".")

@@ -47,7 +47,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // startProc runs the walletgate binary with env and waits for /healthz.
-func startProc(t *testing.T, bin, dir string, port int, env ...string) *proc {
+func startProc(t testing.TB, bin, dir string, port int, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir
