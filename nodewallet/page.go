@@ -45,13 +45,18 @@ func (w *Wallet) ReceivedPage(ctx context.Context, cursor string) ([]walletgate.
 	if len(entries) == 0 {
 		return nil, "", nil
 	}
+	// A txid has several entries (btcwallet even lists a spent deposit
+	// as a send before its receive), so txids seen and txids received are
+	// separate sets.
 	seen := make(map[string]bool, len(entries))
+	received := make(map[string]bool)
 	var receives []string
 	for _, e := range entries {
-		if !seen[e.TxID] && e.Category == walletgate.CategoryReceive {
+		seen[e.TxID] = true
+		if e.Category == walletgate.CategoryReceive && !received[e.TxID] {
+			received[e.TxID] = true
 			receives = append(receives, e.TxID)
 		}
-		seen[e.TxID] = true
 	}
 	next := skip + len(entries)
 	if k == KindBtcwallet {
