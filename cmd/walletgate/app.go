@@ -18,14 +18,17 @@ import (
 	"github.com/walletgate/walletgate/bitweb"
 	"github.com/walletgate/walletgate/chain"
 	"github.com/walletgate/walletgate/config"
+	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/inmem"
 	"github.com/walletgate/walletgate/metrics"
 	"github.com/walletgate/walletgate/peerchannels"
 	"github.com/walletgate/walletgate/peerchannels/headers"
 	"github.com/walletgate/walletgate/peerchannels/indexer"
 	"github.com/walletgate/walletgate/postgres"
+	"github.com/walletgate/walletgate/socketio"
 	"github.com/walletgate/walletgate/sqlite"
 	"github.com/walletgate/walletgate/wallet"
+	"github.com/walletgate/walletgate/wsapi"
 )
 
 // app is everything serve builds from the config.
@@ -94,6 +97,10 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		mux.Handle("/v1/"+c.Name+"/", m.Wrap("bitweb", http.StripPrefix("/v1/"+c.Name, ca.rest)))
 	}
 
+	if err := wirePush(a, cfg, mux, m); err != nil {
+		return nil, err
+	}
+
 	var root http.Handler = a.coins[cfg.DefaultCoin].rest
 	root = m.Wrap("bitweb", root)
 	if cfg.PeerChannels.Enabled {
@@ -120,6 +127,54 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 	mux.Handle("/", root)
 	a.main = mux
 	return a, nil
+}
+
+// wirePush builds the event hub and the two push transports: Socket.IO at
+// /socket.io/ (namespace "/" is the default coin, "/<coin>" each other coin)
+// and the plain WebSocket API at /ws (?coin= picks the coin; also
+// /v1/<coin>/ws).
+func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics) error {
+	h := hub.New(hub.Config{})
+	a.onClose("hub", h)
+	for _, c := range cfg.Coins {
+		if err := h.AddCoin(c.Name, a.coins[c.Name].wallet); err != nil {
+			return fmt.Errorf("push hub: %w", err)
+		}
+	}
+	sio := socketio.New(h, socketio.Config{})
+	a.onClose("socket.io", sio)
+	ws := map[string]*wsapi.Server{}
+	for _, c := range cfg.Coins {
+		dec := hub.ChainDecoder(a.coins[c.Name].params)
+		nsp := "/" + c.Name
+		if c.Name == cfg.DefaultCoin {
+			nsp = "/"
+		}
+		if err := sio.Serve(nsp, c.Name, dec); err != nil {
+			return fmt.Errorf("socket.io namespace %s: %w", nsp, err)
+		}
+		w, err := wsapi.New(h, c.Name, dec, wsapi.Config{})
+		if err != nil {
+			return fmt.Errorf("/ws for %s: %w", c.Name, err)
+		}
+		a.onClose("ws "+c.Name, w)
+		ws[c.Name] = w
+		mux.Handle("/v1/"+c.Name+"/ws", m.Wrap("ws", w))
+	}
+	mux.Handle(sio.Config().Path, m.Wrap("socket.io", sio))
+	mux.Handle("/ws", m.Wrap("ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		coin := r.URL.Query().Get("coin")
+		if coin == "" {
+			coin = cfg.DefaultCoin
+		}
+		srv, ok := ws[coin]
+		if !ok {
+			http.Error(w, fmt.Sprintf("unknown coin %q", coin), http.StatusNotFound)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})))
+	return nil
 }
 
 // wireProxies adds the headers and indexer APIs (proxy mode) to the peer
