@@ -259,3 +259,23 @@ func TestWorker(t *testing.T) {
 		t.Fatalf("%d events left", n)
 	}
 }
+
+type publisher struct {
+	coin, account string
+	payload       []byte
+}
+
+func (p *publisher) PublishAccountEvent(coin, account string, payload []byte) error {
+	p.coin, p.account, p.payload = coin, account, payload
+	return nil
+}
+
+func TestSockets(t *testing.T) {
+	p := &publisher{}
+	if err := (events.Sockets{HandlerName: "ws", Publisher: p}).Deliver(context.Background(), ev, payload(t)); err != nil {
+		t.Fatal(err)
+	}
+	if p.coin != "btc" || p.account != "alice" || string(p.payload) != `{"event_name":"txupdate","data":`+string(payload(t))+`}` {
+		t.Fatalf("published %s %s %s", p.coin, p.account, p.payload)
+	}
+}

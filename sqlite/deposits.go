@@ -13,7 +13,6 @@ import (
 
 var _ walletgate.DepositStore = (*Store)(nil)
 
-
 // AddWatch implements walletgate.DepositStore.
 func (s *Store) AddWatch(ctx context.Context, w walletgate.Watch) (walletgate.Watch, error) {
 	if err := w.Validate(); err != nil {
