@@ -122,8 +122,9 @@ func New(cfg Config) (*Wallet, error) {
 		if err != nil {
 			return nil, walletgate.WrapError(walletgate.EInvalid, err, "nodewallet: node url does not parse")
 		}
-		u.Path = "/wallet/" + url.PathEscape(cfg.WalletName)
-		u.RawPath = ""
+		// Core URL-decodes the name, which may itself hold "/".
+		u.Path = "/wallet/" + cfg.WalletName
+		u.RawPath = "/wallet/" + url.PathEscape(cfg.WalletName)
 		endpoint = u.String()
 	}
 	c, err := rpc.New(rpc.Config{URL: endpoint, CookieFile: cfg.CookieFile, CAFile: cfg.CAFile, Timeout: cfg.Timeout})
