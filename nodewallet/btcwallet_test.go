@@ -203,3 +203,49 @@ func TestBtcwalletWrongPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestBtcwalletSend pays two addresses in one transaction and reads back
+// its fee; bad recipient lists never reach the node.
+func TestBtcwalletSend(t *testing.T) {
+	h := startHarness(t, Config{})
+	ctx := testCtx(t)
+	if _, err := h.wallet.Fund(ctx, 100_000_000); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.wallet.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a1, _ := h.w.CreateAddress(ctx, "")
+	a2, _ := h.w.CreateAddress(ctx, "")
+	txid, fee, err := h.w.Send(ctx, map[string]int64{a1: 1_000_000, a2: 2_500_000}, "payout 1")
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	// btcwallet pays 1 sat/vB: a one-input, three-output P2PKH tx is
+	// a few hundred vbytes.
+	if fee < 100 || fee > 1_000 {
+		t.Fatalf("fee %d sat; want the transaction's fee at 1 sat/vB", fee)
+	}
+	tx := h.waitTx(t, ctx, txid, func(walletgate.WalletTx) bool { return true })
+	d1, ok1 := receiveOf(tx, a1)
+	d2, ok2 := receiveOf(tx, a2)
+	if !ok1 || !ok2 || d1.Amount != 1_000_000 || d2.Amount != 2_500_000 {
+		t.Fatalf("one transaction must pay both: %+v", tx.Details)
+	}
+	for _, d := range tx.Details {
+		if d.Category == walletgate.CategorySend && d.Fee != fee {
+			t.Fatalf("send detail fee %d; Send reported %d", d.Fee, fee)
+		}
+	}
+	for name, r := range map[string]map[string]int64{
+		"none":     {},
+		"zero":     {a1: 0},
+		"negative": {a1: -5},
+		"too much": {a1: maxSats + 1},
+		"no addr":  {"": 5},
+	} {
+		if _, _, err := h.w.Send(ctx, r, ""); walletgate.ErrorCode(err) != walletgate.EInvalid {
+			t.Errorf("Send %s: %v; want EInvalid", name, err)
+		}
+	}
+}

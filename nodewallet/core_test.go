@@ -143,6 +143,17 @@ func TestCoreCalls(t *testing.T) {
 		t.Errorf("Balance(-1): %v; want EInvalid", err)
 	}
 
+	txid, fee, err := w.Send(ctx, map[string]int64{"bcrt1qx": 50_000_000}, "payout 7")
+	if err != nil || txid != fakeTxID(5) || fee != 141 {
+		t.Errorf("Send = %s, %d, %v; want tx 5 with fee 141", txid, fee, err)
+	}
+	f.mu.Lock()
+	sp := f.sendParams[0]
+	f.mu.Unlock()
+	if amt, _ := sp[1].(map[string]any)["bcrt1qx"].(float64); len(sp) != 4 || sp[0] != "" || amt != 0.5 || sp[3] != "payout 7" {
+		t.Errorf("sendmany params %v; want [\"\" {bcrt1qx: 0.50000000} 1 \"payout 7\"]", sp)
+	}
+
 	// Another wallet name: Core's -18, verbatim, as EUnavailable.
 	cold, _ := New(Config{URL: u, WalletName: "cold", Kind: KindCore})
 	_, err = cold.Balance(ctx, 0)

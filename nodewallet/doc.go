@@ -21,6 +21,9 @@
 //     WalletTxDetail.Fee is always the absolute fee, set on send details
 //     only; a send detail without its own fee takes the top-level one.
 //
+// Send (not part of WalletBackend) pays several recipients in one
+// sendmany and reports the transaction's top-level fee; it never retries.
+//
 // Amounts are parsed from the reply's text into satoshis exactly (never
 // through float64); btcwallet writes float64 text such as "1e-07", which is
 // still exact for whole satoshis. A value with sub-satoshi digits is

@@ -22,12 +22,13 @@ type fakeCore struct {
 	user, pass string
 	wallet     string // the one loaded wallet's name
 
-	mu       sync.Mutex
-	txs      []fakeTx // oldest first
-	calls    []string // method names in arrival order
-	batches  int      // HTTP requests that were batches
-	newAddrs [][]any  // getnewaddress params
-	dropped  map[string]bool
+	mu         sync.Mutex
+	txs        []fakeTx // oldest first
+	calls      []string // method names in arrival order
+	batches    int      // HTTP requests that were batches
+	newAddrs   [][]any  // getnewaddress params
+	sendParams [][]any  // sendmany params
+	dropped    map[string]bool
 }
 
 type fakeTx struct {
@@ -106,6 +107,13 @@ func (f *fakeCore) handle(q fakeReq) map[string]any {
 			return fakeReply(q.ID, nil, -11, "Invalid label name")
 		}
 		return fakeReply(q.ID, fmt.Sprintf("bcrt1qfake%d", len(f.newAddrs)), 0, "")
+	case "sendmany":
+		// The payment is tx 5 of the history (fee 141 sat).
+		f.sendParams = append(f.sendParams, q.Params)
+		if len(q.Params) < 2 || q.Params[0] != "" {
+			return fakeReply(q.ID, nil, -8, "Dummy value must be set to \"\"")
+		}
+		return fakeReply(q.ID, fakeTxID(5), 0, "")
 	case "getbalance":
 		if len(q.Params) != 2 || q.Params[0] != "*" {
 			return fakeReply(q.ID, nil, -32, "dummy first argument must be excluded or set to \"*\".")
