@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -206,10 +205,4 @@ func (rc *rawClient) quiet(t testing.TB, d time.Duration) {
 		t.Fatalf("unexpected event %s %s", ev.Name, ev.Data)
 	case <-time.After(d):
 	}
-}
-
-// lockedLines collects lines from a subprocess.
-type lockedLines struct {
-	mu    sync.Mutex
-	lines []string
 }
