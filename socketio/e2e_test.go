@@ -280,3 +280,56 @@ func TestEndToEndRealNode(t *testing.T) {
 		return strings.Contains(m, `"confirmed":100000,"unconfirmed":50000,`)
 	})
 }
+
+// The official client, websocket-only as the Bitweb wallet connects, over
+// the real stack.
+func TestEndToEndOfficialClient(t *testing.T) {
+	s := startRealStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	key := regtest.NewKey(t, regtest.P2TR)
+	addr, err := s.params.Encode(key.Script())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tip, err := s.node.Height(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := startNodeClient(t, s.http.URL, "websocket")
+	nc.expect(t, "open")
+	nc.expect(t, "connect")
+	nc.emit(t, "subscribe", map[string]any{"address": addr})
+	nc.expect(t, "subscribed")
+	if p := parsePayload(t, nc.expect(t, "balance_changed")["data"]); p.Balance != 0 || p.Height != tip {
+		t.Fatalf("initial %+v", p)
+	}
+	sent, err := s.node.Fund(ctx, key.Script(), 42_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := parsePayload(t, nc.expect(t, "balance_changed")["data"]); p.Unconfirmed != 42_000 || len(p.UTXOs) != 1 || p.UTXOs[0].TxID != sent.TxID {
+		t.Fatalf("mempool %+v", p)
+	}
+	if _, err := s.node.Generate(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The block and the confirmation come in either order.
+	var sawBlock, sawConfirmed bool
+	for !sawBlock || !sawConfirmed {
+		select {
+		case m := <-nc.lines:
+			var ev string
+			_ = json.Unmarshal(m["event"], &ev)
+			switch ev {
+			case "block":
+				sawBlock = string(m["data"]) == `{"height":`+strconv.FormatInt(tip+1, 10)+`}`
+			case "balance_changed":
+				p := parsePayload(t, m["data"])
+				sawConfirmed = p.Confirmed == 42_000 && p.Height == tip+1
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("block %v, confirmation %v", sawBlock, sawConfirmed)
+		}
+	}
+}

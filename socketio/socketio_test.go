@@ -274,10 +274,9 @@ func TestManySockets(t *testing.T) {
 		a, _ := e.addr(t, i%addrs)
 		clients[i].emit(t, "subscribe", map[string]any{"address": a})
 	}
-	for i, c := range clients {
+	for _, c := range clients {
 		c.expect(t, "subscribed")
 		c.expect(t, "balance_changed")
-		_ = i
 	}
 	if n := e.be.Calls(wallettest.MSubscribe); n > addrs {
 		t.Fatalf("%d backend subscriptions for %d addresses", n, addrs)
