@@ -167,6 +167,7 @@ func TestEndToEnd(t *testing.T) {
 		step(conf)
 	}
 	waitFor(t, "16 events", func() bool { return rcv.count() >= 16 })
+	waitFor(t, "an empty outbox", func() bool { n, err := in.store.PendingOutbox(ctx, "app"); return err == nil && n == 0 })
 	// Polls past the maximum change nothing.
 	if open, err := in.store.OpenNetworkTxs(ctx, "btc", 15); err != nil || len(open) != 0 {
 		t.Fatalf("open transactions after 15 confirmations: %+v, %v", open, err)

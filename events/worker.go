@@ -27,6 +27,10 @@ type WorkerOptions struct {
 	// MaxErrorText is how much of a failure's text is stored with the
 	// event for operators (default 1000 bytes).
 	MaxErrorText int
+	// ReleaseTimeout bounds each claim and the hand-back of unfinished
+	// events at shutdown, which run to completion despite cancellation
+	// (default 5s).
+	ReleaseTimeout time.Duration
 	// Logger receives delivery failures (default: discarded).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests may replace it.
@@ -51,6 +55,9 @@ func (o WorkerOptions) withDefaults() WorkerOptions {
 	}
 	if o.MaxErrorText <= 0 {
 		o.MaxErrorText = 1000
+	}
+	if o.ReleaseTimeout <= 0 {
+		o.ReleaseTimeout = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -140,12 +147,21 @@ var errHeldBack = errors.New("held back: an earlier delivery of this batch faile
 // claimed. A delivery failure holds that event (and so its address's
 // later events) back for the backoff; other addresses go on.
 func (w *Worker) drainOnce(ctx context.Context) (int, error) {
-	items, err := w.store.ClaimOutbox(ctx, w.h.Name(), w.o.Batch, w.o.Lease, w.o.Now())
+	// The claim is not cut short by ctx: a cancelled wait could leave rows
+	// leased that this worker never learns about, stuck until the lease
+	// expires. Instead it finishes, and a shutdown releases what it got.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.ReleaseTimeout)
+	items, err := w.store.ClaimOutbox(cctx, w.h.Name(), w.o.Batch, w.o.Lease, w.o.Now())
+	cancel()
 	if err != nil {
 		return 0, err
 	}
+	if ctx.Err() != nil {
+		w.release(ctx, items)
+		return len(items), nil
+	}
 	failed := false
-	for _, it := range items {
+	for i, it := range items {
 		var err error
 		if failed {
 			// The handler just failed: most likely its receiver is down,
@@ -158,7 +174,10 @@ func (w *Worker) drainOnce(ctx context.Context) (int, error) {
 			}
 		}
 		if ctx.Err() != nil {
-			return len(items), nil // the lease expires and another run retries
+			// Shutting down: hand the unfinished rest back at once rather
+			// than leave it leased (and stuck) until the lease expires.
+			w.release(ctx, items[i:])
+			return len(items), nil
 		}
 		if err != nil {
 			if !failed {
@@ -185,4 +204,18 @@ func (w *Worker) drainOnce(ctx context.Context) (int, error) {
 		w.failures = 0
 	}
 	return len(items), nil
+}
+
+// release returns claimed items to the queue, due now, after ctx ended.
+// An event being delivered when ctx ended may still have arrived: that is
+// the at-least-once repeat receivers dedupe by event_id.
+func (w *Worker) release(ctx context.Context, items []walletgate.OutboxItem) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.ReleaseTimeout)
+	defer cancel()
+	for _, it := range items {
+		if err := w.store.RetryOutbox(rctx, w.h.Name(), it.ID, w.o.Now(), "released at shutdown"); err != nil {
+			w.o.Logger.Warn("events: release at shutdown failed; the lease will expire", "handler", w.h.Name(), "event", it.Event.EventID, "err", err)
+			return
+		}
+	}
 }
