@@ -82,6 +82,9 @@ type Coin struct {
 	// LegacyVersions overrides the coin's extra base58 version bytes; nil
 	// keeps the coin's default (on for Bitweb mainnet only).
 	LegacyVersions *LegacyVersions `yaml:"legacy_versions"`
+	// AcceptUpperBech32 overrides whether all-upper-case bech32 is
+	// accepted (BIP173 allows it; mixed case is always refused).
+	AcceptUpperBech32 *bool `yaml:"accept_upper_bech32"`
 	// FixedFeeSatoshis is what GET /fee answers.
 	FixedFeeSatoshis int64   `yaml:"fixed_fee_satoshis"`
 	Backend          Backend `yaml:"backend"`

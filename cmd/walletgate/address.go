@@ -87,8 +87,9 @@ func runAddress(ctx context.Context, g *globals, args []string) int {
 
 // applyOverrides applies a configured coin's address settings to params.
 func applyOverrides(p *chain.Params, c config.Coin) (*chain.Params, error) {
+	o := chain.Overrides{AcceptUpperBech32: c.AcceptUpperBech32}
 	if c.LegacyVersions == nil {
-		return p, nil
+		return p.WithOverrides(o)
 	}
 	lv := []chain.LegacyVersion{}
 	for _, v := range c.LegacyVersions.P2PKH {
@@ -97,5 +98,6 @@ func applyOverrides(p *chain.Params, c config.Coin) (*chain.Params, error) {
 	for _, v := range c.LegacyVersions.P2SH {
 		lv = append(lv, chain.LegacyVersion{Version: byte(v), Type: chain.P2SH})
 	}
-	return p.WithOverrides(chain.Overrides{LegacyVersions: &lv})
+	o.LegacyVersions = &lv
+	return p.WithOverrides(o)
 }

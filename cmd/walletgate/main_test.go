@@ -79,6 +79,21 @@ func TestAddressCommand(t *testing.T) {
 	}
 }
 
+func TestAddressHonoursCoinOverrides(t *testing.T) {
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "c.yaml")
+	os.WriteFile(yml, []byte("coins:\n  bitweb:\n    legacy_versions: {}\n    accept_upper_bech32: false\n    backend: {type: 'null'}\n"), 0o600)
+	for _, addr := range []string{"TiKoNBKPwJrUeKDvy5ShTc3Mt4vN6f6yBG", "WEB1QVT5S0V2UHUNA2SJNN84LDU8M2R4M3RCCDTJCSE"} {
+		code, out, errs := runCLI(t, nil, "--config", yml, "address", addr)
+		if code != 1 || out != "" || errs == "" {
+			t.Errorf("address %s with the override off: exit %d, stdout %q, stderr %q; want a refusal", addr, code, out, errs)
+		}
+	}
+	if code, _, _ := runCLI(t, nil, "address", "WEB1QVT5S0V2UHUNA2SJNN84LDU8M2R4M3RCCDTJCSE"); code != 0 {
+		t.Errorf("upper-case bech32 without overrides: exit %d, want 0", code)
+	}
+}
+
 func TestBadConfigExitsTwoWithOneLinePerProblem(t *testing.T) {
 	code, _, errs := runCLI(t, map[string]string{"PORT": "abc", "ELECTRUM_POOL_SIZE": "many"}, "serve")
 	if code != 2 {
