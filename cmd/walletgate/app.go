@@ -95,6 +95,11 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		a.onClose("backend "+c.Name, ca.backend)
 		a.onClose("wallet "+c.Name, ca.wallet)
 		mux.Handle("/v1/"+c.Name+"/", m.Wrap("bitweb", http.StripPrefix("/v1/"+c.Name, ca.rest)))
+		if n, ok := ca.backend.(interface{ Notify() }); ok {
+			// The node's blocknotify/walletnotify hook:
+			// blocknotify=curl -s -X POST http://127.0.0.1:PORT/v1/<coin>/notify
+			mux.Handle("POST /v1/"+c.Name+"/notify", notifyHook(n.Notify))
+		}
 	}
 
 	if err := wirePush(a, cfg, mux, m); err != nil {
@@ -209,6 +214,21 @@ func wireProxies(a *app, pcfg peerchannels.Config, pc *peerchannels.Service, sto
 		return fmt.Errorf("prune expired tip filters: %w", err)
 	}
 	return nil
+}
+
+// notifyHook makes the index look at the node now instead of at the next
+// poll. It is only a hint, so it carries no data; it is refused off loopback
+// because the node that calls it runs on the same host.
+func notifyHook(notify func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "the notify hook only accepts calls from this host", http.StatusForbidden)
+			return
+		}
+		notify()
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // splitPeerChannels sends the ElectrumSV paths (/api/v1/… and the bare /

@@ -33,16 +33,26 @@ coins:
     backend:
       type: node
       url: %s
-      poll_interval: 200ms
+      poll_interval: 1h
 `, node.RPCURL())), 0o600)
 	bin := buildBinary(t)
 	p := startProc(t, bin, dir, freePort(t), "WALLETGATE_CONFIG="+yml)
 
+	// The poll is an hour away: only the node's notify hook can make the
+	// index see the payment and the block.
+	notify := func() {
+		t.Helper()
+		if code, body := do(t, "POST", p.base+"/v1/btc/notify", "", "", nil); code != 204 {
+			t.Fatalf("notify hook = %d %s", code, body)
+		}
+	}
 	wantMempool := `{"error":null,"id":"api-server","result":{"balance":50000000,"confirmed":0,"unconfirmed":50000000}}` + "\n"
+	notify()
 	waitBody(t, p, "/balance/"+key.Address(), wantMempool)
 	if _, err := node.Generate(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
+	notify()
 	wantConfirmed := `{"error":null,"id":"api-server","result":{"balance":50000000,"confirmed":50000000,"unconfirmed":0}}` + "\n"
 	waitBody(t, p, "/v1/btc/balance/"+key.Address(), wantConfirmed)
 	height, _ := node.Height(ctx)
