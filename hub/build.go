@@ -27,7 +27,7 @@ type target struct {
 type job struct {
 	all     bool                // every watcher (a change, or a block)
 	targets map[target]struct{} // initial pushes to single subscriptions
-	height  int64               // block jobs: the latest tip height
+	heights []int64             // block jobs: every tip height, in order
 	queued  bool
 	running bool
 	next    *job // requests that arrived while running
@@ -92,9 +92,10 @@ func (h *Hub) builder() {
 	}
 }
 
-// runBlock sends one block event to every connection of the coin.
+// runBlock sends the job's block events, in order, to every connection of
+// the coin. Blocks are not coalesced: like the original, a client hears of
+// every tip.
 func (h *Hub) runBlock(k jobKey, j *job) {
-	ev := &Event{Kind: KindBlock, Coin: k.coin, Height: j.height}
 	h.mu.Lock()
 	cs := h.coins[k.coin]
 	conns := make([]*Conn, 0, len(cs.conns))
@@ -102,8 +103,11 @@ func (h *Hub) runBlock(k jobKey, j *job) {
 		conns = append(conns, c)
 	}
 	h.mu.Unlock()
-	for _, c := range conns {
-		c.send(ev, "")
+	for _, height := range j.heights {
+		ev := &Event{Kind: KindBlock, Coin: k.coin, Height: height}
+		for _, c := range conns {
+			c.send(ev, "")
+		}
 	}
 }
 

@@ -203,7 +203,7 @@ func (h *Hub) onBlock(cs *coinState, tip walletgate.Tip) {
 		return
 	}
 	j := h.jobLocked(jobKey{coin: cs.name})
-	j.height = tip.Height
+	j.heights = append(j.heights, tip.Height)
 	j.all = true
 }
 

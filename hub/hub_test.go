@@ -416,3 +416,26 @@ func TestReconnectBurstReachesEveryWatcher(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryBlockIsPushedInOrder(t *testing.T) {
+	e := newEnv(t, hub.Config{Builders: 1})
+	s := newSink(false)
+	e.connect(t, s)
+	c2 := e.connect(t, newSink(false))
+	if err := c2.Watch(context.Background(), script(1), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Keep the only builder busy on a balance build while blocks arrive.
+	release := e.be.Hold()
+	c2.Refresh(script(1).Hash, "")
+	time.Sleep(50 * time.Millisecond)
+	for h := int64(1); h <= 20; h++ {
+		e.svc.Publish(walletgate.Event{Kind: walletgate.EventBlock, Coin: coin, Tip: walletgate.Tip{Height: h}})
+	}
+	release()
+	for h := int64(1); h <= 20; h++ {
+		if p := s.next(t); p.kind != hub.KindBlock || p.height != h {
+			t.Fatalf("push %+v, want block %d", p, h)
+		}
+	}
+}
