@@ -356,3 +356,30 @@ func TestStalledClients(t *testing.T) {
 		}
 	})
 }
+
+func TestRequestsInFlightAreBounded(t *testing.T) {
+	e := newTestEnv(t, hub.Config{}, wsapi.Config{MaxInFlight: 2})
+	cl := e.dial(t, true)
+	release := e.be.Hold()
+	for i := range 5 {
+		a, _ := e.addr(t, i)
+		cl.send(t, fmt.Sprintf(`{"id":%d,"method":"getBalance","params":{"address":"%s"}}`, i, a))
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := e.be.Calls(wallettest.MBalance); n != 2 {
+		release()
+		t.Fatalf("%d backend calls in flight, want 2", n)
+	}
+	release()
+	ids := map[string]bool{}
+	for range 5 {
+		m := cl.next(t)
+		if !strings.Contains(m, `"result":{"balance":0,`) {
+			t.Fatalf("answer %s", m)
+		}
+		ids[m[:strings.Index(m, ",")]] = true
+	}
+	if len(ids) != 5 {
+		t.Fatalf("answers %v", ids)
+	}
+}
