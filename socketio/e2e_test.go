@@ -268,7 +268,18 @@ func TestEndToEndRealNode(t *testing.T) {
 	if err := s.idx.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // the client notices and retries meanwhile
+	// While the server is down nothing can tell us: no push yet.
+	outage := time.After(500 * time.Millisecond)
+	for waiting := true; waiting; {
+		select {
+		case ev := <-sio.events:
+			if ev.Name == "balance_changed" && parsePayload(t, ev.Data).Unconfirmed == 50_000 {
+				t.Fatal("pushed the payment before the Electrum server came back: the outage was not real")
+			}
+		case <-outage:
+			waiting = false
+		}
+	}
 	if err := s.esrv.Refuse(false); err != nil {
 		t.Fatal(err)
 	}
