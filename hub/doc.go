@@ -13,7 +13,7 @@
 //     however many connections watch it, and coalesces changes that arrive
 //     while a build runs (the latest state is always pushed, never an older
 //     one after a newer one);
-//   - sends block events to every connection of the coin;
+//   - sends every block event, in order, to every connection of the coin;
 //   - bounds each connection's unsent pushes (Config.QueueSize). A
 //     connection whose client does not read fast enough is closed with a
 //     reason; the hub never waits for a client, so a slow client never
