@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/walletgate/walletgate"
 )
@@ -28,6 +29,7 @@ type job struct {
 	all     bool                // every watcher (a change, or a block)
 	targets map[target]struct{} // initial pushes to single subscriptions
 	heights []int64             // block jobs: every tip height, in order
+	attempt int                 // failed builds so far
 	queued  bool
 	running bool
 	next    *job // requests that arrived while running
@@ -130,7 +132,8 @@ func (h *Hub) runBalance(k jobKey, j *job) {
 	h.builds.Add(1)
 	if err != nil {
 		h.buildErrs.Add(1)
-		h.errorf("hub: build balance of %s %s: %v", k.coin, k.sh, err)
+		h.errorf("hub: build balance of %s %s (attempt %d): %v", k.coin, k.sh, j.attempt+1, err)
+		h.retryLater(k, j)
 		return
 	}
 	body, err := json.Marshal(p)
@@ -164,4 +167,36 @@ func (h *Hub) runBalance(k jobKey, j *job) {
 	for _, t := range out {
 		t.c.send(ev, t.tag)
 	}
+}
+
+// retryLater asks again, after Config.RetryDelay, for what a failed build
+// was to push, so a backend hiccup (a reconnect in progress) does not lose
+// the change. After Config.BuildRetries failures it gives up; the next
+// change of the script hash pushes the state anyway.
+func (h *Hub) retryLater(k jobKey, j *job) {
+	if j.attempt >= h.cfg.BuildRetries {
+		h.errorf("hub: giving up on the balance of %s %s after %d attempts", k.coin, k.sh, j.attempt+1)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(h.cfg.RetryDelay, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.timers, t)
+		if h.closed {
+			return
+		}
+		n := h.jobLocked(k)
+		n.all = n.all || j.all
+		for tg := range j.targets {
+			n.addTarget(tg)
+		}
+		n.attempt = max(n.attempt, j.attempt+1)
+	})
+	h.timers[t] = struct{}{}
 }

@@ -20,6 +20,12 @@ type Config struct {
 	Builders int
 	// BuildTimeout bounds building one balance payload. Default 15 s.
 	BuildTimeout time.Duration
+	// BuildRetries is how often a failed balance build is retried before
+	// the push is given up (the next change pushes the state anyway).
+	// Default 5.
+	BuildRetries int
+	// RetryDelay is the wait before retrying a failed build. Default 1 s.
+	RetryDelay time.Duration
 	// UnwatchTimeout bounds releasing a connection's watches when it
 	// closes. Default 15 s.
 	UnwatchTimeout time.Duration
@@ -35,6 +41,8 @@ func DefaultConfig() Config {
 		MaxWatchesPerConn: 1000,
 		Builders:          16,
 		BuildTimeout:      15 * time.Second,
+		BuildRetries:      5,
+		RetryDelay:        time.Second,
 		UnwatchTimeout:    15 * time.Second,
 	}
 }
@@ -52,6 +60,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BuildTimeout <= 0 {
 		c.BuildTimeout = d.BuildTimeout
+	}
+	if c.BuildRetries <= 0 {
+		c.BuildRetries = d.BuildRetries
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = d.RetryDelay
 	}
 	if c.UnwatchTimeout <= 0 {
 		c.UnwatchTimeout = d.UnwatchTimeout

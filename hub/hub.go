@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/wallet"
@@ -71,6 +72,7 @@ type Hub struct {
 	coins  map[string]*coinState
 	jobs   map[jobKey]*job
 	queue  []jobKey
+	timers map[*time.Timer]struct{} // pending build retries
 
 	builds    atomic.Uint64
 	buildErrs atomic.Uint64
@@ -100,6 +102,7 @@ func New(cfg Config) *Hub {
 		cancel: cancel,
 		coins:  make(map[string]*coinState),
 		jobs:   make(map[jobKey]*job),
+		timers: make(map[*time.Timer]struct{}),
 	}
 	h.cond = sync.NewCond(&h.mu)
 	for range cfg.Builders {
@@ -171,6 +174,10 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	h.cond.Broadcast()
+	for t := range h.timers {
+		t.Stop()
+	}
+	clear(h.timers)
 	h.mu.Unlock()
 	h.cancel()
 	h.wg.Wait()

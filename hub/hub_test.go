@@ -439,3 +439,37 @@ func TestEveryBlockIsPushedInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestFailedBuildIsRetried(t *testing.T) {
+	e := newEnv(t, hub.Config{RetryDelay: 50 * time.Millisecond, BuildRetries: 3})
+	s := newSink(false)
+	c := e.connect(t, s)
+	sc := script(1)
+	if err := c.Watch(context.Background(), sc, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	// The backend is reconnecting when the change comes in.
+	e.be.Fail(wallettest.MBalance, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
+	e.be.SetBalance(sc.Hash, 77, 0)
+	e.svc.Publish(walletgate.Event{Kind: walletgate.EventScriptHash, Coin: coin, ScriptHash: sc.Hash})
+	time.Sleep(80 * time.Millisecond)
+	if len(s.ch) != 0 {
+		t.Fatal("pushed although the build failed")
+	}
+	e.be.Fail(wallettest.MBalance, nil)
+	if p := s.next(t); !strings.Contains(p.payload, `"confirmed":77,`) {
+		t.Fatalf("retried push %s", p.payload)
+	}
+	if st := e.hub.Stats(); st.BuildErrors == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	// A backend that stays down: the hub gives up after BuildRetries.
+	e.be.Fail(wallettest.MBalance, walletgate.Errorf(walletgate.EUnavailable, "down"))
+	before := e.hub.Stats().Builds
+	e.svc.Publish(walletgate.Event{Kind: walletgate.EventScriptHash, Coin: coin, ScriptHash: sc.Hash})
+	time.Sleep(500 * time.Millisecond)
+	if n := e.hub.Stats().Builds - before; n != 4 {
+		t.Fatalf("%d builds for a backend that stays down, want 1 + 3 retries", n)
+	}
+}
