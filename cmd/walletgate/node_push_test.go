@@ -29,6 +29,9 @@ func TestNodeBackendPushAndReorg(t *testing.T) {
 	p := startProc(t, buildBinary(t), dir, freePort(t), "WALLETGATE_CONFIG="+yml)
 
 	key := regtest.NewKey(t, regtest.P2SHP2WPKH)
+	// Script reads answer 503 until the index's first sync is done; a
+	// client subscribing before then is refused, so wait like a client would.
+	waitBody(t, p, "/balance/"+key.Address(), `{"error":null,"id":"api-server","result":{"balance":0,"confirmed":0,"unconfirmed":0}}`+"\n")
 	conn, _, err := websocket.Dial(ctx, strings.Replace(p.base, "http", "ws", 1)+"/ws", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -52,10 +55,15 @@ func TestNodeBackendPushAndReorg(t *testing.T) {
 				t.Fatalf("waiting for %s: %v\nlogs:\n%s", what, err, p.logs.String())
 			}
 			var m struct {
+				ID    any            `json:"id"`
+				Error any            `json:"error"`
 				Event string         `json:"event"`
 				Data  map[string]any `json:"data"`
 			}
 			json.Unmarshal(data, &m)
+			if m.Error != nil {
+				t.Fatalf("request %v failed while waiting for %s: %s", m.ID, what, data)
+			}
 			if want(m.Event, m.Data) {
 				return
 			}
