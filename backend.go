@@ -3,6 +3,7 @@ package walletgate
 import (
 	"context"
 	"encoding/json"
+	"sync/atomic"
 )
 
 // ScriptHash is an Electrum script hash: the SHA-256 of a scriptPubKey,
@@ -112,3 +113,22 @@ type EventSinkFunc func(Event)
 
 // Publish calls f(ev).
 func (f EventSinkFunc) Publish(ev Event) { f(ev) }
+
+// EventRelay is an EventSink whose target is set after it is handed out.
+// A backend needs its sink when it is built, and the service that consumes
+// its events needs the backend first; the relay breaks that cycle. Events
+// published before SetTarget are dropped: nothing has subscribed yet, so
+// nothing can have missed them.
+type EventRelay struct {
+	to atomic.Pointer[EventSink]
+}
+
+// Publish forwards ev to the target, if one is set.
+func (r *EventRelay) Publish(ev Event) {
+	if p := r.to.Load(); p != nil {
+		(*p).Publish(ev)
+	}
+}
+
+// SetTarget makes every later Publish go to sink.
+func (r *EventRelay) SetTarget(sink EventSink) { r.to.Store(&sink) }

@@ -57,25 +57,15 @@ func startRealStack(t *testing.T) *realStack {
 	p, _ := strconv.Atoi(port)
 
 	// The client publishes to the service, which needs the client first.
-	var mu sync.Mutex
-	var svc *wallet.Service
-	sink := walletgate.EventSinkFunc(func(ev walletgate.Event) {
-		mu.Lock()
-		s := svc
-		mu.Unlock()
-		if s != nil {
-			s.Publish(ev)
-		}
-	})
+	sink := &walletgate.EventRelay{}
 	cl, err := electrum.New(ctx, electrum.Config{Host: host, Port: p, Timeout: 3 * time.Second,
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}, "bitweb", sink, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
-	mu.Lock()
-	svc = wallet.New(cl, wallet.Config{})
-	mu.Unlock()
+	svc := wallet.New(cl, wallet.Config{})
+	sink.SetTarget(svc)
 	t.Cleanup(func() { svc.Close() })
 
 	params, err := chain.Lookup("bitweb", "regtest")

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/walletgate/walletgate"
@@ -119,7 +118,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		}
 		a.background = append(a.background, pc.Run)
 		a.ready = append(a.ready, pc.Ready())
-		if err := wireProxies(a, pcfg, pc, store, log); err != nil {
+		if err := wireProxies(ctx, a, pcfg, pc, store, log); err != nil {
 			return nil, err
 		}
 		ph := m.Wrap("peerchannels", pc.Handler())
@@ -185,7 +184,7 @@ func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics
 // wireProxies adds the headers and indexer APIs (proxy mode) to the peer
 // channel service when EXPOSE_HEADER_SV_APIS / EXPOSE_INDEXER_APIS ask for
 // them; otherwise their routes stay 404 as in the reference server.
-func wireProxies(a *app, pcfg peerchannels.Config, pc *peerchannels.Service, store storeCloser, log *slog.Logger) error {
+func wireProxies(ctx context.Context, a *app, pcfg peerchannels.Config, pc *peerchannels.Service, store storeCloser, log *slog.Logger) error {
 	pcfg = pcfg.WithDefaults()
 	if pcfg.ExposeHeaderSVAPIs {
 		src, err := headers.NewHeaderSV(headers.HeaderSVConfig{URL: pcfg.HeaderSVURL})
@@ -210,7 +209,7 @@ func wireProxies(a *app, pcfg peerchannels.Config, pc *peerchannels.Service, sto
 		a.extra = append(a.extra, listener{"indexer-callbacks",
 			net.JoinHostPort(pcfg.InternalHost, strconv.Itoa(pcfg.InternalPort)), idx.InternalHandler()})
 	}
-	if _, err := store.PruneTipFilters(context.Background(), time.Now()); err != nil {
+	if _, err := store.PruneTipFilters(ctx, time.Now()); err != nil {
 		return fmt.Errorf("prune expired tip filters: %w", err)
 	}
 	return nil
@@ -276,20 +275,6 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 	return st, inmem.NewChannelNotifier(), nil
 }
 
-// sinkSwitch forwards backend events to a sink set after the backend is
-// built: the wallet service needs the backend, and the backend needs a sink.
-type sinkSwitch struct {
-	to atomic.Pointer[walletgate.EventSink]
-}
-
-func (s *sinkSwitch) Publish(ev walletgate.Event) {
-	if p := s.to.Load(); p != nil {
-		(*p).Publish(ev)
-	}
-}
-
-func (s *sinkSwitch) set(sink walletgate.EventSink) { s.to.Store(&sink) }
-
 // buildCoin builds one coin's address rules, backend, wallet service and
 // REST handler.
 func buildCoin(ctx context.Context, dataDir string, c config.Coin, log *slog.Logger) (*coinApp, error) {
@@ -300,14 +285,14 @@ func buildCoin(ctx context.Context, dataDir string, c config.Coin, log *slog.Log
 	if params, err = applyOverrides(params, c); err != nil {
 		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
 	}
-	sink := &sinkSwitch{}
+	sink := &walletgate.EventRelay{}
 	clog := log.With("coin", c.Name)
 	backend, err := openBackend(ctx, dataDir, c, sink, clog)
 	if err != nil {
 		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
 	}
 	svc := wallet.New(backend, wallet.Config{FetchTimeout: c.Backend.Timeout.D()})
-	sink.set(svc)
+	sink.SetTarget(svc)
 	rest := bitweb.New(svc, bitweb.ChainDecoder(params), bitweb.Config{
 		FixedFeeSatoshis: c.FixedFeeSatoshis,
 		RequestTimeout:   c.Backend.Timeout.D(),

@@ -29,15 +29,11 @@ import (
 // fed by its events) and returns the server's base URL.
 func restOver(t *testing.T, build func(sink walletgate.EventSink) walletgate.Backend) string {
 	t.Helper()
-	var svc *wallet.Service
-	ready := make(chan struct{})
-	be := build(walletgate.EventSinkFunc(func(ev walletgate.Event) {
-		<-ready
-		svc.Publish(ev)
-	}))
+	relay := &walletgate.EventRelay{}
+	be := build(relay)
 	t.Cleanup(func() { be.Close() })
-	svc = wallet.New(be, wallet.Config{})
-	close(ready)
+	svc := wallet.New(be, wallet.Config{})
+	relay.SetTarget(svc)
 	t.Cleanup(func() { svc.Close() })
 	params, err := chain.Lookup("btc", "regtest")
 	if err != nil {
