@@ -2,6 +2,7 @@ package peerchannels
 
 import (
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -18,18 +19,8 @@ type accountReply struct {
 // signed-message proof of the key buys a master token. Idempotent per
 // public-key bytes.
 func (s *Service) register(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, s.cfg.MaxRequestBodyBytes)
-	if err != nil {
-		s.writeStoreError(w, r, err, "")
-		return
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		writeError(w, http.StatusBadRequest, "Body required")
-		return
-	}
-	kd, err := parseKeyData(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, errText(err))
+	kd, ok := decodeBody(s, w, r, parseRequiredKeyData)
+	if !ok {
 		return
 	}
 	if !kd.verify() {
@@ -67,24 +58,15 @@ func (s *Service) getAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		body, err := readBody(w, r, s.cfg.MaxRequestBodyBytes)
-		if err != nil {
-			s.writeStoreError(w, r, err, "")
-			return
-		}
-		if len(strings.TrimSpace(string(body))) == 0 {
-			writeError(w, http.StatusBadRequest, "Body required")
-			return
-		}
-		kd, err := parseKeyData(body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, errText(err))
+		kd, ok := decodeBody(s, w, r, parseRequiredKeyData)
+		if !ok {
 			return
 		}
 		if !kd.verify() {
 			writeError(w, http.StatusUnauthorized, "Invalid signature")
 			return
 		}
+		var err error
 		acct, err = s.store.AccountByPublicKey(r.Context(), kd.PublicKey)
 		if err != nil {
 			if isNotFound(err) {
@@ -100,4 +82,13 @@ func (s *Service) getAccount(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, accountReply{PublicKeyHex: hex.EncodeToString(acct.PublicKey), APIKey: acct.APIKey})
+}
+
+// parseRequiredKeyData is parseKeyData for endpoints where a missing body
+// has its own message, as in the reference server.
+func parseRequiredKeyData(body []byte) (keyData, error) {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return keyData{}, errors.New("Body required")
+	}
+	return parseKeyData(body)
 }

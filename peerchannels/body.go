@@ -30,6 +30,23 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return b, nil
 }
 
+// decodeBody reads the request body within MaxRequestBodyBytes and parses
+// it with parse, answering the client itself when either fails (413 for an
+// oversized body, 400 with the parser's text otherwise). ok is false when it
+// has answered.
+func decodeBody[T any](s *Service, w http.ResponseWriter, r *http.Request, parse func([]byte) (T, error)) (v T, ok bool) {
+	body, err := readBody(w, r, s.cfg.MaxRequestBodyBytes)
+	if err != nil {
+		s.writeStoreError(w, r, err, "")
+		return v, false
+	}
+	if v, err = parse(body); err != nil {
+		writeError(w, http.StatusBadRequest, errText(err))
+		return v, false
+	}
+	return v, true
+}
+
 // object is a decoded JSON object whose values are decoded on demand, so
 // a missing key and a mistyped one get their own messages.
 type object map[string]json.RawMessage

@@ -63,14 +63,8 @@ func (s *Service) createChannel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := readBody(w, r, s.cfg.MaxRequestBodyBytes)
-	if err != nil {
-		s.writeStoreError(w, r, err, "")
-		return
-	}
-	req, err := parseCreateChannel(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, errText(err))
+	req, ok := decodeBody(s, w, r, parseCreateChannel)
+	if !ok {
 		return
 	}
 	id, err := newSecret()
@@ -137,14 +131,8 @@ func (s *Service) amendChannel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := readBody(w, r, s.cfg.MaxRequestBodyBytes)
-	if err != nil {
-		s.writeStoreError(w, r, err, "")
-		return
-	}
-	req, err := parseAmendChannel(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, errText(err))
+	req, ok := decodeBody(s, w, r, parseAmendChannel)
+	if !ok {
 		return
 	}
 	ch, ok := s.ownedChannel(w, r, acct)

@@ -167,14 +167,8 @@ func (s *Service) markMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errText(err))
 		return
 	}
-	body, err := readBody(w, r, s.cfg.MaxRequestBodyBytes)
-	if err != nil {
-		s.writeStoreError(w, r, err, "")
-		return
-	}
-	read, err := parseMark(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, errText(err))
+	read, ok := decodeBody(s, w, r, parseMark)
+	if !ok {
 		return
 	}
 	older := r.URL.Query().Get("older") == "true"
