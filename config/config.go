@@ -32,6 +32,14 @@ type Config struct {
 	Coins       []Coin
 	// PeerChannels configures the ElectrumSV-compatible APIs.
 	PeerChannels PeerChannels
+	// Deposits configures deposit tracking and txupdate delivery.
+	Deposits Deposits
+	// Events are the txupdate handlers, in file order.
+	Events []EventHandler
+	// StatusServer, when set, serves cryptoassets' operator status page.
+	StatusServer *StatusServer
+	// Service is cryptoassets' service section (broadcast_period).
+	Service Service
 
 	// Lookup reads a variable from the environment, falling back to the
 	// .env file, so packages with their own variables (peer channels) see
@@ -58,6 +66,11 @@ type Server struct {
 // Database selects the store. An empty URL means SQLite under DataDir.
 type Database struct {
 	URL string `yaml:"url"`
+	// Echo is cryptoassets' SQLAlchemy echo; accepted and ignored.
+	Echo bool `yaml:"echo"`
+	// TransactionRetries is how often a serialization failure is retried
+	// (3, cryptoassets' database.transaction_retries).
+	TransactionRetries int `yaml:"transaction_retries"`
 }
 
 // Redis is optional; with it several instances share events.
@@ -88,6 +101,16 @@ type Coin struct {
 	// FixedFeeSatoshis is what GET /fee answers.
 	FixedFeeSatoshis int64   `yaml:"fixed_fee_satoshis"`
 	Backend          Backend `yaml:"backend"`
+	// Testnet is cryptoassets' flag: true means network testnet when
+	// network is not set.
+	Testnet bool `yaml:"testnet"`
+	// CreditConfirmations is when a deposit is credited (3).
+	CreditConfirmations int64 `yaml:"credit_confirmations"`
+	// MaxConfirmations stops tracking a transaction (15).
+	MaxConfirmations int64 `yaml:"max_confirmation_count"`
+	// Models is cryptoassets' SQLAlchemy model module; accepted and
+	// ignored (walletgate's schema serves every coin).
+	Models string `yaml:"models"`
 }
 
 // LegacyVersions are extra base58 version bytes accepted as P2PKH or P2SH.
@@ -101,6 +124,8 @@ type LegacyVersions struct {
 // at load time (backendKeys lists which apply).
 type Backend struct {
 	Type string `yaml:"type"`
+	// Class is a cryptoassets.core backend class name, an alias of Type.
+	Class string `yaml:"class"`
 	// Timeout bounds each call to the backend.
 	Timeout Duration `yaml:"timeout"`
 
@@ -126,19 +151,37 @@ type Backend struct {
 	ZMQ []string `yaml:"zmq"`
 	// MaxReorgDepth is the deepest reorg the index can undo.
 	MaxReorgDepth int64 `yaml:"max_reorg_depth"`
+	// Index builds the chain index that serves the wallet REST API and
+	// push (true; false for cryptoassets' Bitcoind class, which only ever
+	// used the node's wallet). Without it those paths answer 503.
+	Index *bool `yaml:"index"`
+	// Wallet turns on deposit tracking through the node's wallet.
+	Wallet *Wallet `yaml:"wallet"`
+	// MaxTrackedIncoming is a legacy cryptoassets key, ignored.
+	MaxTrackedIncoming int `yaml:"max_tracked_incoming_confirmations"`
+
+	// blockio
+	APIKey string `yaml:"api_key"`
+	PIN    string `yaml:"pin"`
+	// Network is block.io's network name (btc, btctest, doge, dogetest,
+	// ltc, ltctest); it picks the API key's network for checks.
+	Network string `yaml:"network"`
+
+	// Walletnotify lists the coin's walletnotify intakes.
+	Walletnotify Walletnotifies `yaml:"walletnotify"`
 }
 
 // backendKeys says which Backend keys each type reads; nil for an unknown type.
 func backendKeys(typ string) []string {
 	switch typ {
 	case BackendElectrumX:
-		return []string{"type", "timeout", "host", "port", "tls", "verify_tls", "pool_size", "protocol_min", "protocol_max"}
+		return []string{"type", "class", "timeout", "host", "port", "tls", "verify_tls", "pool_size", "protocol_min", "protocol_max"}
 	case BackendNode:
-		return []string{"type", "timeout", "url", "cookie_file", "ca_file", "poll_interval", "start_height", "websocket", "zmq", "max_reorg_depth"}
+		return []string{"type", "class", "timeout", "url", "cookie_file", "ca_file", "poll_interval", "start_height", "websocket", "zmq", "max_reorg_depth", "index", "wallet", "walletnotify", "max_tracked_incoming_confirmations"}
 	case BackendBlockIO:
-		return []string{"type", "timeout", "url"}
+		return []string{"type", "class", "timeout", "url", "api_key", "pin", "network", "walletnotify"}
 	case BackendNull:
-		return []string{"type"}
+		return []string{"type", "class", "walletnotify"}
 	}
 	return nil
 }

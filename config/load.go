@@ -29,6 +29,7 @@ const (
 	VarElectrumTL = "ELECTRUM_TLS"
 	VarPeerOn     = "PEER_CHANNELS"
 	VarPeerListen = "PEER_CHANNELS_LISTEN"
+	VarAdminKey   = "WALLETGATE_ADMIN_KEY"
 )
 
 // LoadOptions says where to read from. Zero values read ".env" in the
@@ -130,6 +131,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	env.str(VarRedis, &cfg.Redis.URL)
 	env.boolean(VarPeerOn, &cfg.PeerChannels.Enabled)
 	env.str(VarPeerListen, &cfg.PeerChannels.Listen)
+	env.str(VarAdminKey, &cfg.Deposits.AdminKey)
 	if cfg.PeerChannels.Listen == "" {
 		// The ElectrumSV server's own variables give it a listener of its own.
 		if port, ok := lookup("EXTERNAL_PORT"); ok && port != "" {
@@ -247,6 +249,13 @@ func validate(cfg *Config, path string) Problems {
 		}
 		probs = append(probs, validateBackend(src, key+".backend", &c.Backend)...)
 	}
+	probs = append(probs, validateDeposits(cfg, src)...)
+	if cfg.Database.TransactionRetries == 0 {
+		cfg.Database.TransactionRetries = 3
+	}
+	if cfg.Database.TransactionRetries < 0 || cfg.Database.TransactionRetries > 100 {
+		probs.add(src, "database.transaction_retries", "must be 0..100, got %d", cfg.Database.TransactionRetries)
+	}
 	if cfg.DefaultCoin != "" && !seen[cfg.DefaultCoin] && len(cfg.Coins) > 0 {
 		probs.add(src, "default_coin", "%q is not among the configured coins", cfg.DefaultCoin)
 	}
@@ -311,7 +320,16 @@ func validateBackend(src, key string, b *Backend) Problems {
 				probs.add(src, key+".zmq", "must be tcp:// or ipc:// endpoints, got %q", z)
 			}
 		}
-	case BackendBlockIO, BackendNull:
+	case BackendBlockIO:
+		if b.URL != "" && !strings.HasPrefix(b.URL, "http://") && !strings.HasPrefix(b.URL, "https://") {
+			probs.add(src, key+".url", "must be an http:// or https:// URL (block.io's API base), got %q", b.URL)
+		}
+		switch b.Network {
+		case "", "btc", "btctest", "doge", "dogetest", "ltc", "ltctest":
+		default:
+			probs.add(src, key+".network", "must be one of btc, btctest, doge, dogetest, ltc, ltctest, got %q", b.Network)
+		}
+	case BackendNull:
 	case "":
 		probs.add(src, key+".type", "required: one of %s", strings.Join(BackendTypes(), ", "))
 	default:

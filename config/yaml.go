@@ -21,6 +21,12 @@ type fileConfig struct {
 	DefaultCoin  string       `yaml:"default_coin"`
 	Coins        yaml.Node    `yaml:"coins"`
 	PeerChannels PeerChannels `yaml:"peer_channels"`
+	Deposits     Deposits     `yaml:"deposits"`
+	Events       yaml.Node    `yaml:"events"`
+	// StatusServer has two spellings in cryptoassets' docs.
+	StatusServer  *StatusServer `yaml:"status_server"`
+	StatusServer2 *StatusServer `yaml:"status-server"`
+	Service       Service       `yaml:"service"`
 }
 
 // UnmarshalYAML reads "15s"-style strings or a number of seconds.
@@ -60,6 +66,7 @@ func parseYAML(data []byte, path string, cfg *Config) Problems {
 		Redis:        cfg.Redis,
 		SecretKey:    cfg.SecretKey,
 		PeerChannels: cfg.PeerChannels,
+		Deposits:     cfg.Deposits,
 	}
 	if err := doc.Decode(&fc); err != nil {
 		addDecodeError(&probs, path, "", err)
@@ -67,6 +74,15 @@ func parseYAML(data []byte, path string, cfg *Config) Problems {
 	}
 	cfg.Server, cfg.DataDir, cfg.Database, cfg.Redis = fc.Server, fc.DataDir, fc.Database, fc.Redis
 	cfg.SecretKey, cfg.PeerChannels, cfg.DefaultCoin = fc.SecretKey, fc.PeerChannels, fc.DefaultCoin
+	cfg.Deposits, cfg.Service = fc.Deposits, fc.Service
+	cfg.StatusServer = fc.StatusServer
+	if fc.StatusServer2 != nil {
+		if fc.StatusServer != nil {
+			probs.add(path, "status-server", "set twice: status_server and status-server are the same setting")
+		}
+		cfg.StatusServer = fc.StatusServer2
+	}
+	probs = append(probs, parseEvents(&fc.Events, path, cfg)...)
 
 	coins := &fc.Coins
 	if coins.Kind == 0 {
@@ -89,9 +105,72 @@ func parseYAML(data []byte, path string, cfg *Config) Problems {
 			addDecodeError(&probs, path, key, err)
 			continue
 		}
+		resolveType(path, key+".backend", "backend", &c.Backend.Type, &c.Backend.Class, &probs)
+		if c.Backend.Class != "" && c.Backend.Type == BackendNode {
+			// cryptoassets only ever used bitcoind's wallet: no chain
+			// index (a full-chain sync) unless asked for, and the
+			// wallet is the node itself.
+			if c.Backend.Index == nil {
+				f := false
+				c.Backend.Index = &f
+			}
+			if c.Backend.Wallet == nil {
+				c.Backend.Wallet = &Wallet{}
+			}
+		}
+		if c.Network == "" && c.Testnet {
+			c.Network = "testnet"
+		}
 		cfg.Coins = append(cfg.Coins, c)
 	}
 	return probs
+}
+
+// parseEvents reads the events mapping (name → handler) in file order.
+func parseEvents(n *yaml.Node, path string, cfg *Config) Problems {
+	var probs Problems
+	if n.Kind == 0 {
+		return probs
+	}
+	if n.Kind != yaml.MappingNode {
+		probs.add(path, "events", "line %d: must be a mapping of handler name to settings", n.Line)
+		return probs
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, body := n.Content[i].Value, n.Content[i+1]
+		key := "events." + name
+		if body.Kind != yaml.MappingNode {
+			probs.add(path, key, "line %d: must be a mapping", body.Line)
+			continue
+		}
+		if !validHandlerName(name) {
+			probs.add(path, key, "line %d: a handler name is 1-64 letters, digits, '-', '_' or '.'", n.Content[i].Line)
+			continue
+		}
+		checkKeys(body, reflect.TypeOf(EventHandler{}), key, path, &probs)
+		e := EventHandler{Name: name}
+		if err := body.Decode(&e); err != nil {
+			addDecodeError(&probs, path, key, err)
+			continue
+		}
+		cfg.Events = append(cfg.Events, e)
+	}
+	return probs
+}
+
+// validHandlerName keeps handler names printable and short: they name
+// outbox queues in the store and appear in logs and metrics.
+func validHandlerName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		ok := r == '-' || r == '_' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func addDecodeError(probs *Problems, path, key string, err error) {
@@ -115,13 +194,16 @@ func checkKeys(n *yaml.Node, t reflect.Type, path, file string, probs *Problems)
 		return
 	}
 	fields := yamlFields(t)
+	// Blocks whose options depend on their type only accept that type's
+	// keys (an unknown type is reported by validation instead).
 	var allowed []string
-	if t == reflect.TypeOf(Backend{}) {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == "type" {
-				allowed = backendKeys(n.Content[i+1].Value)
-			}
-		}
+	switch t {
+	case reflect.TypeOf(Backend{}):
+		allowed = backendKeys(typeOf("backend", n))
+	case reflect.TypeOf(Walletnotify{}):
+		allowed = walletnotifyKeys(typeOf("walletnotify", n))
+	case reflect.TypeOf(EventHandler{}):
+		allowed = eventKeys(typeOf("event", n))
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -139,6 +221,16 @@ func checkKeys(n *yaml.Node, t reflect.Type, path, file string, probs *Problems)
 			continue
 		}
 		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+			// A list of blocks, or (walletnotify) one block standing for it.
+			if v.Kind == yaml.SequenceNode {
+				for j, item := range v.Content {
+					checkKeys(item, ft.Elem(), fmt.Sprintf("%s[%d]", key, j), file, probs)
+				}
+				continue
+			}
 			ft = ft.Elem()
 		}
 		checkKeys(v, ft, key, file, probs)
