@@ -236,7 +236,7 @@ type txUpdateJSON struct {
 	TxID               string `json:"txid"`
 	Address            string `json:"address"`
 	Amount             string `json:"amount"`
-	Credited           bool   `json:"credited"`
+	Credited           *bool  `json:"credited"` // null for broadcasts
 	Confirmations      int64  `json:"confirmations"`
 	CoinName           string `json:"coin_name"`
 	TransactionType    string `json:"transaction_type"`
@@ -244,11 +244,17 @@ type txUpdateJSON struct {
 }
 
 // MarshalTxUpdate encodes u as the txupdate payload, with the amount as an
-// 8-decimal string of whole coins ("0.00021000").
+// 8-decimal string of whole coins ("0.00021000"). credited is true or false
+// for a deposit and null for a broadcast (spec §8): an outgoing payment is
+// never credited to anyone, and u.Credited is ignored for it.
 func MarshalTxUpdate(u TxUpdate) ([]byte, error) {
+	var credited *bool
+	if u.TransactionType != TxTypeBroadcast {
+		credited = &u.Credited
+	}
 	b, err := json.Marshal(txUpdateJSON{
 		Transaction: u.TransactionID, NetworkTransaction: u.NetworkTxID, Account: u.Account,
-		TxID: u.TxID, Address: u.Address, Amount: FormatSats(u.Amount), Credited: u.Credited,
+		TxID: u.TxID, Address: u.Address, Amount: FormatSats(u.Amount), Credited: credited,
 		Confirmations: u.Confirmations, CoinName: u.Coin, TransactionType: u.TransactionType, EventID: u.EventID,
 	})
 	if err != nil {
@@ -257,7 +263,8 @@ func MarshalTxUpdate(u TxUpdate) ([]byte, error) {
 	return b, nil
 }
 
-// UnmarshalTxUpdate decodes a payload written by MarshalTxUpdate.
+// UnmarshalTxUpdate decodes a payload written by MarshalTxUpdate; a null
+// credited (a broadcast) reads as false.
 func UnmarshalTxUpdate(b []byte) (TxUpdate, error) {
 	var j txUpdateJSON
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -270,7 +277,7 @@ func UnmarshalTxUpdate(b []byte) (TxUpdate, error) {
 	return TxUpdate{
 		EventID: j.EventID, Coin: j.CoinName, TransactionType: j.TransactionType, TransactionID: j.Transaction,
 		NetworkTxID: j.NetworkTransaction, Account: j.Account, TxID: j.TxID, Address: j.Address,
-		Amount: amount, Credited: j.Credited, Confirmations: j.Confirmations,
+		Amount: amount, Credited: j.Credited != nil && *j.Credited, Confirmations: j.Confirmations,
 	}, nil
 }
 

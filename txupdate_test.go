@@ -1,6 +1,7 @@
 package walletgate_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/walletgate/walletgate"
@@ -42,6 +43,35 @@ func TestTxUpdateRoundTrip(t *testing.T) {
 	back, err := walletgate.UnmarshalTxUpdate(b)
 	if err != nil || back != u {
 		t.Fatalf("round trip %+v, %v", back, err)
+	}
+}
+
+// TestTxUpdateCredited: a deposit writes credited true or false, a
+// broadcast writes null (spec §8), and each reads back.
+func TestTxUpdateCredited(t *testing.T) {
+	for _, c := range []struct {
+		typ      string
+		credited bool
+		want     string
+	}{
+		{walletgate.TxTypeDeposit, true, `"credited":true`},
+		{walletgate.TxTypeDeposit, false, `"credited":false`},
+		{walletgate.TxTypeBroadcast, false, `"credited":null`},
+		{walletgate.TxTypeBroadcast, true, `"credited":null`}, // ignored for broadcasts
+	} {
+		u := walletgate.TxUpdate{EventID: "e", Coin: "btc", TransactionType: c.typ, Amount: 1, Credited: c.credited}
+		b, err := walletgate.MarshalTxUpdate(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), c.want) {
+			t.Errorf("%s credited=%v: payload %s lacks %s", c.typ, c.credited, b, c.want)
+		}
+		back, err := walletgate.UnmarshalTxUpdate(b)
+		wantBack := c.credited && c.typ == walletgate.TxTypeDeposit
+		if err != nil || back.Credited != wantBack || back.TransactionType != c.typ {
+			t.Errorf("%s credited=%v: read back %+v, %v; want credited %v", c.typ, c.credited, back, err, wantBack)
+		}
 	}
 }
 
