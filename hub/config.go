@@ -29,6 +29,24 @@ type Config struct {
 	// UnwatchTimeout bounds releasing a connection's watches when it
 	// closes. Default 15 s.
 	UnwatchTimeout time.Duration
+	// AccountKey decides whether key opens the txupdate events of
+	// (coin, account) (Conn.SubscribeAccount). Account events carry
+	// deposit data, so they are never public. It must compare in constant
+	// time. Nil disables account subscriptions: every subscribe is
+	// refused with EForbidden "account subscriptions are not enabled".
+	AccountKey func(coin, account, key string) bool
+	// MaxAccountsPerConn bounds the accounts one connection may subscribe
+	// to. Default 100.
+	MaxAccountsPerConn int
+	// MaxAccountLen bounds an account label in bytes, as the deposit API
+	// bounds the labels it stores (depositapi.Config.MaxLabelLen).
+	// Default 128.
+	MaxAccountLen int
+	// MaxKeyFailures is how many wrong keys one connection may try; after
+	// that every account subscribe of the connection is refused without
+	// consulting AccountKey, so a client cannot guess keys at the rate of
+	// its requests. Default 5.
+	MaxKeyFailures int
 	// Logger receives build failures and slow-consumer disconnects.
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -37,13 +55,16 @@ type Config struct {
 // DefaultConfig returns the defaults every zero field of Config takes.
 func DefaultConfig() Config {
 	return Config{
-		QueueSize:         256,
-		MaxWatchesPerConn: 1000,
-		Builders:          16,
-		BuildTimeout:      15 * time.Second,
-		BuildRetries:      5,
-		RetryDelay:        time.Second,
-		UnwatchTimeout:    15 * time.Second,
+		QueueSize:          256,
+		MaxWatchesPerConn:  1000,
+		Builders:           16,
+		BuildTimeout:       15 * time.Second,
+		BuildRetries:       5,
+		RetryDelay:         time.Second,
+		UnwatchTimeout:     15 * time.Second,
+		MaxAccountsPerConn: 100,
+		MaxAccountLen:      128,
+		MaxKeyFailures:     5,
 	}
 }
 
@@ -69,6 +90,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UnwatchTimeout <= 0 {
 		c.UnwatchTimeout = d.UnwatchTimeout
+	}
+	if c.MaxAccountsPerConn <= 0 {
+		c.MaxAccountsPerConn = d.MaxAccountsPerConn
+	}
+	if c.MaxAccountLen <= 0 {
+		c.MaxAccountLen = d.MaxAccountLen
+	}
+	if c.MaxKeyFailures <= 0 {
+		c.MaxKeyFailures = d.MaxKeyFailures
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -23,8 +23,10 @@ type Conn struct {
 	dead    atomic.Bool  // overflowed: no more pushes
 
 	// guarded by hub.mu
-	closed  bool
-	watches map[walletgate.ScriptHash]*connWatch
+	closed      bool
+	watches     map[walletgate.ScriptHash]*connWatch
+	accounts    map[string]struct{} // made on the first account subscribe
+	keyFailures int
 }
 
 // connWatch is one watched script hash of a connection: the tags the
@@ -218,6 +220,9 @@ func (c *Conn) Close() error {
 	}
 	c.closed = true
 	delete(c.coin.conns, c)
+	for acct := range c.accounts {
+		c.dropAccountLocked(acct)
+	}
 	var shs []walletgate.ScriptHash
 	for sh, cw := range c.watches {
 		select {

@@ -19,6 +19,14 @@
 //     reason; the hub never waits for a client, so a slow client never
 //     slows the others.
 //
+// Account events (txupdate, spec/cryptoassets.md §8) reach the connections
+// that subscribed to the account with Conn.SubscribeAccount, which takes a
+// key checked by Config.AccountKey: the events carry deposit data. The
+// events outbox hands them to Hub.PublishAccountEvent (events.Sockets),
+// which pushes them through the same bounded queues. This delivery is best
+// effort to whoever is connected at that moment; at-least-once
+// applications use the HTTP, Redis or script handlers.
+//
 // Nothing is lost across a backend reconnect: the backend publishes a change
 // event for every watched script hash that changed while it was away, and
 // each becomes a push like any other change.

@@ -20,6 +20,11 @@ const (
 	KindBlock Kind = iota + 1
 	// KindBalance: the balance of ScriptHash; Payload holds it.
 	KindBalance
+	// KindAccount: an event of Account, pushed to the connections that
+	// subscribed to it with Conn.SubscribeAccount. The only one is
+	// txupdate (walletgate.EventTxUpdate); Payload holds its JSON object
+	// (walletgate.MarshalTxUpdate).
+	KindAccount
 )
 
 // Event is one push. The hub builds it once and hands the same value to
@@ -29,9 +34,12 @@ type Event struct {
 	Coin       string
 	Height     int64                 // KindBlock: the new tip height
 	ScriptHash walletgate.ScriptHash // KindBalance
+	Account    string                // KindAccount
 	// Payload is the balance_changed object for KindBalance, encoded once:
 	// keys balance, confirmed, unconfirmed, pending_out, utxos, height, in
-	// that order (spec §4), height being the last known tip.
+	// that order (spec §4), height being the last known tip. For
+	// KindAccount it is the event's JSON object. Either way it is one JSON
+	// object, so a transport may splice it into its frame.
 	Payload []byte
 }
 
@@ -41,7 +49,8 @@ type Sink interface {
 	// tagged tag in Conn.Watch ("" for block events). It must not block:
 	// the transport queues the push and calls done once it has been
 	// written to the client. Pushes not yet done count against
-	// Config.QueueSize.
+	// Config.QueueSize. Account events come with tag "" (Event.Account
+	// names the account).
 	Send(ev *Event, tag string, done func())
 	// Close disconnects the client, telling it reason. The hub calls it
 	// at most once, from a goroutine of its own, when the client fell
@@ -53,6 +62,7 @@ type Sink interface {
 type Stats struct {
 	Conns       int    // open connections
 	Watched     int    // distinct watched script hashes over all coins
+	Accounts    int    // distinct subscribed accounts over all coins
 	Builds      uint64 // balance payloads built
 	BuildErrors uint64 // builds that failed
 	Overflows   uint64 // connections closed as slow consumers
@@ -84,6 +94,7 @@ type coinState struct {
 	svc      *wallet.Service
 	conns    map[*Conn]struct{}
 	watchers map[walletgate.ScriptHash]*watchers
+	accounts map[string]map[*Conn]struct{} // account → its subscribers
 }
 
 // watchers are the connections watching one script hash of one coin.
@@ -130,6 +141,7 @@ func (h *Hub) AddCoin(coin string, svc *wallet.Service) error {
 		svc:      svc,
 		conns:    make(map[*Conn]struct{}),
 		watchers: make(map[walletgate.ScriptHash]*watchers),
+		accounts: make(map[string]map[*Conn]struct{}),
 	}
 	h.coins[coin] = cs
 	svc.OnBlock(func(tip walletgate.Tip) { h.onBlock(cs, tip) })
@@ -160,6 +172,7 @@ func (h *Hub) Stats() Stats {
 	for _, cs := range h.coins {
 		st.Conns += len(cs.conns)
 		st.Watched += len(cs.watchers)
+		st.Accounts += len(cs.accounts)
 	}
 	return st
 }

@@ -23,6 +23,7 @@ type push struct {
 	tag     string
 	height  int64
 	sh      walletgate.ScriptHash
+	account string
 	payload string
 }
 
@@ -41,7 +42,7 @@ func newSink(hold bool) *sink {
 }
 
 func (s *sink) Send(ev *hub.Event, tag string, done func()) {
-	s.ch <- push{kind: ev.Kind, tag: tag, height: ev.Height, sh: ev.ScriptHash, payload: string(ev.Payload)}
+	s.ch <- push{kind: ev.Kind, tag: tag, height: ev.Height, sh: ev.ScriptHash, account: ev.Account, payload: string(ev.Payload)}
 	if !s.hold {
 		done()
 	}
