@@ -117,7 +117,7 @@ func bounded[T any](ctx context.Context, timeout time.Duration, what string, f f
 		var res callResult[T]
 		defer func() {
 			if p := recover(); p != nil {
-				res.err = walletgate.Errorf(walletgate.EInternal, "%s panicked: %v", what, p)
+				res.err = fmt.Errorf("panicked: %v", p)
 			}
 			ch <- res
 		}()
@@ -130,7 +130,7 @@ func bounded[T any](ctx context.Context, timeout time.Duration, what string, f f
 		res.err = cctx.Err()
 	}
 	if res.err != nil && errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-		return res.v, walletgate.WrapError(walletgate.ETimeout, res.err, "%s: no answer within %s", what, timeout)
+		return res.v, fmt.Errorf("%s: no answer within %s: %w", what, timeout, res.err)
 	}
 	if res.err != nil {
 		return res.v, fmt.Errorf("%s: %w", what, res.err)
