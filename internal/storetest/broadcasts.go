@@ -206,7 +206,9 @@ func testBroadcastLifecycle(t *testing.T, s LedgerStore) {
 		t.Fatalf("broadcast NetworkTx %+v, %v", ntx, err)
 	}
 	open, err := s.OpenNetworkTxs(ctx, coin, 15)
-	if err != nil || !slices.ContainsFunc(open, func(n walletgate.NetworkTx) bool { return n.TxID == fakeTxID(1) && n.Type == walletgate.TxTypeBroadcast }) {
+	if err != nil || !slices.ContainsFunc(open, func(n walletgate.NetworkTx) bool {
+		return n.TxID == fakeTxID(1) && n.Type == walletgate.TxTypeBroadcast
+	}) {
 		t.Fatalf("OpenNetworkTxs %+v, %v: the broadcast must be polled", open, err)
 	}
 	// Closing again with the same txid changes nothing (no second fee);
