@@ -2,6 +2,7 @@ package wsapi
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,13 @@ type (
 	}
 	txParams struct {
 		TxID string `json:"txid"`
+	}
+	// accountParams are subscribeAccount's (account, key) and
+	// unsubscribeAccount's (account). The account label is taken as
+	// given, untrimmed, as the deposit API stores it.
+	accountParams struct {
+		Account string `json:"account"`
+		Key     string `json:"key"`
 	}
 )
 
@@ -165,8 +173,37 @@ func (c *conn) call(ctx context.Context, req request, after *func()) (any, *rpcE
 	case "unsubscribeBlocks":
 		c.blocks.Store(false)
 		return true, nil
+	case "subscribeAccount":
+		p, e := parseAccountParams(req.Params)
+		if e != nil {
+			return nil, e
+		}
+		if err := c.hc.SubscribeAccount(p.Account, p.Key); err != nil {
+			return nil, serviceError(err)
+		}
+		return map[string]string{"subscribed": p.Account}, nil
+	case "unsubscribeAccount":
+		p, e := parseAccountParams(req.Params)
+		if e != nil {
+			return nil, e
+		}
+		if err := c.hc.UnsubscribeAccount(p.Account); err != nil {
+			return nil, serviceError(err)
+		}
+		return map[string]string{"unsubscribed": p.Account}, nil
 	}
 	return nil, &rpcError{Code: CodeNotFound, Message: "unknown method " + strconv.Quote(req.Method)}
+}
+
+// parseAccountParams decodes the params of subscribeAccount and
+// unsubscribeAccount. The hub checks the account (present, not too long)
+// and the key, so both transports answer alike.
+func parseAccountParams(raw json.RawMessage) (accountParams, *rpcError) {
+	var p accountParams
+	if e := decodeParams(raw, &p); e != nil {
+		return accountParams{}, e
+	}
+	return p, nil
 }
 
 // addressParam decodes params into p and parses the address field.

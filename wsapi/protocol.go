@@ -13,8 +13,10 @@ import (
 // codes do.
 const (
 	CodeBadRequest    = 400 // malformed request or invalid parameter
+	CodeUnauthorized  = 401 // wrong key for an account subscription
+	CodeForbidden     = 403 // account subscriptions are not enabled
 	CodeNotFound      = 404 // unknown method
-	CodeTooLarge      = 413 // too many addresses
+	CodeTooLarge      = 413 // too many addresses or accounts
 	CodeInternal      = 500
 	CodeBadGateway    = 502 // the backend answered nonsense
 	CodeUnavailable   = 503 // the backend is unreachable
@@ -129,6 +131,10 @@ func serviceError(err error) *rpcError {
 	switch walletgate.ErrorCode(err) {
 	case walletgate.EInvalid:
 		return &rpcError{Code: CodeBadRequest, Message: msg}
+	case walletgate.EUnauthorized:
+		return &rpcError{Code: CodeUnauthorized, Message: msg}
+	case walletgate.EForbidden:
+		return &rpcError{Code: CodeForbidden, Message: msg}
 	case walletgate.ENotFound:
 		return &rpcError{Code: CodeNotFound, Message: msg}
 	case walletgate.ETooLarge:

@@ -2,6 +2,7 @@ package wsapi
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -41,6 +42,32 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		if !json.Valid(out) {
 			t.Fatalf("answer %q to %q is not JSON", out, b)
+		}
+	})
+}
+
+func FuzzParseAccountParams(f *testing.F) {
+	for _, s := range []string{
+		`{"account":"alice","key":"k"}`, `{"account":"alice"}`, `{}`, `null`, ``, `{"account":5}`,
+		`{"account":"\u00e9\ud800","key":null}`, `{"account":"a","account":"b"}`, `{"key":["x"]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, e := parseAccountParams(b)
+		if e != nil {
+			if e.Code != CodeBadRequest || !strings.HasPrefix(e.Message, "invalid params: ") {
+				t.Fatalf("error %+v for %q", e, b)
+			}
+			if p != (accountParams{}) {
+				t.Fatalf("params %+v returned with an error", p)
+			}
+			return
+		}
+		// What was accepted answers as valid JSON, whatever the label.
+		out, err := encodeResult(nullID, map[string]string{"subscribed": p.Account})
+		if err != nil || !json.Valid(out) {
+			t.Fatalf("answer %q for %q: %v", out, b, err)
 		}
 	})
 }

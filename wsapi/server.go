@@ -256,6 +256,13 @@ func (c *conn) Send(ev *hub.Event, tag string, done func()) {
 		b = append(b, `{"event":"block","data":{"height":`...)
 		b = strconv.AppendInt(b, ev.Height, 10)
 		b = append(b, `}}`...)
+	case hub.KindAccount:
+		b = make([]byte, 0, len(ev.Payload)+len(walletgate.EventTxUpdate)+24)
+		b = append(b, `{"event":"`...)
+		b = append(b, walletgate.EventTxUpdate...)
+		b = append(b, `","data":`...)
+		b = append(b, ev.Payload...)
+		b = append(b, '}')
 	default:
 		addr, _ := json.Marshal(tag)
 		b = make([]byte, 0, len(ev.Payload)+len(addr)+48)
