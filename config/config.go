@@ -69,7 +69,9 @@ type Database struct {
 	// Echo is cryptoassets' SQLAlchemy echo; accepted and ignored.
 	Echo bool `yaml:"echo"`
 	// TransactionRetries is how often a serialization failure is retried
-	// (3, cryptoassets' database.transaction_retries).
+	// (cryptoassets' database.transaction_retries; 0 takes the store's
+	// default, 10, since several instances racing one txid need more than
+	// cryptoassets' 3).
 	TransactionRetries int `yaml:"transaction_retries"`
 }
 

@@ -94,9 +94,6 @@ type Deposits struct {
 	PollInterval Duration `yaml:"poll_interval"`
 	// FetchTimeout bounds each wallet call of the tracker (30 s).
 	FetchTimeout Duration `yaml:"fetch_timeout"`
-	// ScanAtStart runs the receive scan when serve starts (true), catching
-	// deposits that arrived while walletgate was down.
-	ScanAtStart *bool `yaml:"scan_at_start"`
 	// BroadcastPeriod is how often queued sends are batched and sent (30 s;
 	// cryptoassets' service.broadcast_period).
 	BroadcastPeriod Duration `yaml:"broadcast_period"`
@@ -233,7 +230,7 @@ type EventHandler struct {
 	LogOutput bool   `yaml:"log_output"`
 	// func: the name of a function registered in the binary.
 	Callback string `yaml:"callback"`
-	// redis: channel to publish to (walletgate_txupdate).
+	// redis: channel to publish to (events.DefaultRedisChannel).
 	Channel string `yaml:"channel"`
 }
 
@@ -339,10 +336,6 @@ func validateDeposits(cfg *Config, src string) Problems {
 	}
 	if d.FetchTimeout == 0 {
 		d.FetchTimeout = Duration(30 * time.Second)
-	}
-	if d.ScanAtStart == nil {
-		t := true
-		d.ScanAtStart = &t
 	}
 	if d.BroadcastPeriod == 0 {
 		d.BroadcastPeriod = cfg.Service.BroadcastPeriod
@@ -514,9 +507,6 @@ func validateDeposits(cfg *Config, src string) Problems {
 				probs.add(src, key+".url", "required (or set the top-level redis.url / REDIS_URL)")
 			} else if !strings.HasPrefix(e.URL, "redis://") && !strings.HasPrefix(e.URL, "rediss://") {
 				probs.add(src, key+".url", "must be a redis:// or rediss:// URL, got %q", e.URL)
-			}
-			if e.Channel == "" {
-				e.Channel = "walletgate_txupdate"
 			}
 		case EventFunc:
 			if e.Callback == "" {

@@ -196,7 +196,7 @@ deposits: {poll_interval: 5s}
 	if btc.Backend.Index != nil || btc.Backend.Wallet == nil || btc.Backend.Wallet.Kind != "btcwallet" || btc.CreditConfirmations != 2 {
 		t.Errorf("btc: %+v", btc)
 	}
-	if cfg.Deposits.AdminKey != "0123456789abcdef0123" || cfg.Deposits.PollInterval.D() != 5*time.Second || !*cfg.Deposits.ScanAtStart {
+	if cfg.Deposits.AdminKey != "0123456789abcdef0123" || cfg.Deposits.PollInterval.D() != 5*time.Second {
 		t.Errorf("deposits: %+v", cfg.Deposits)
 	}
 	if cfg.Deposits.Outbox.Batch != 100 || cfg.Deposits.Outbox.Lease.D() != 30*time.Second {

@@ -250,9 +250,6 @@ func validate(cfg *Config, path string) Problems {
 		probs = append(probs, validateBackend(src, key+".backend", &c.Backend)...)
 	}
 	probs = append(probs, validateDeposits(cfg, src)...)
-	if cfg.Database.TransactionRetries == 0 {
-		cfg.Database.TransactionRetries = 3
-	}
 	if cfg.Database.TransactionRetries < 0 || cfg.Database.TransactionRetries > 100 {
 		probs.add(src, "database.transaction_retries", "must be 0..100, got %d", cfg.Database.TransactionRetries)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -22,8 +23,13 @@ type ScriptOptions struct {
 	// Timeout kills a script that runs longer (default 30s).
 	Timeout time.Duration
 	// MaxOutput is how much of the script's output is kept for the error
-	// of a failed run (default 1 KiB).
+	// of a failed run, or logged (default 1 KiB).
 	MaxOutput int
+	// LogOutput logs the output of successful runs too (cryptoassets'
+	// log_output); failed runs always carry it in their error.
+	LogOutput bool
+	// Logger receives the output when LogOutput is set (default: discarded).
+	Logger *slog.Logger
 }
 
 // Script runs a shell command per event (cryptoassets'
@@ -41,6 +47,9 @@ func NewScript(o ScriptOptions) (*Script, error) {
 	if o.MaxOutput <= 0 {
 		o.MaxOutput = 1024
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Script{o: o}, nil
 }
 
@@ -57,12 +66,16 @@ func (s *Script) Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byt
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// A child that keeps the output pipe open must not hold us past the kill.
 	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		o := out.Bytes()
-		if len(o) > s.o.MaxOutput {
-			o = o[len(o)-s.o.MaxOutput:]
-		}
+	err := cmd.Run()
+	o := out.Bytes()
+	if len(o) > s.o.MaxOutput {
+		o = o[len(o)-s.o.MaxOutput:]
+	}
+	if err != nil {
 		return fmt.Errorf("events: script %q for %s: %w: %s", s.o.Name, ev.EventID, err, strings.TrimSpace(string(o)))
+	}
+	if s.o.LogOutput {
+		s.o.Logger.Info("events: script output", "handler", s.o.Name, "event_id", ev.EventID, "output", strings.TrimSpace(string(o)))
 	}
 	return nil
 }

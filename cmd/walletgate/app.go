@@ -38,7 +38,13 @@ type app struct {
 	// background tasks run for the life of the server (subscription loops,
 	// ping loops); each returns when its context ends.
 	background []func(ctx context.Context) error
-	coins      map[string]*coinApp
+	// critical tasks must run until shutdown: one that returns early
+	// (an intake that cannot listen, a worker whose store is gone) stops
+	// the server with exit code 2, as cryptoassets' service monitor did,
+	// so a supervisor restarts it instead of it running half-deaf.
+	critical []task
+	coins    map[string]*coinApp
+	deposits *depositApp
 	// ready channels close when a background task is live (for example the
 	// peer-channel notice subscription); serve waits for them before it
 	// accepts requests, so no acknowledged write can miss its listeners.
@@ -52,6 +58,15 @@ type coinApp struct {
 	backend walletgate.Backend
 	wallet  *wallet.Service
 	rest    http.Handler
+	// blocks receives the backend's block events (besides the wallet
+	// service), so deposit confirmations advance on each block.
+	blocks *walletgate.EventRelay
+}
+
+// task is a named critical background task.
+type task struct {
+	name string
+	run  func(ctx context.Context) error
 }
 
 type listener struct {
@@ -79,7 +94,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 	mux := healthMux()
 	mux.Handle("GET /metrics", m.Handler())
 
-	store, notifier, err := openStore(ctx, cfg, log)
+	store, notifier, depositStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +116,18 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		}
 	}
 
-	if err := wirePush(a, cfg, mux, m); err != nil {
+	h, err := wirePush(a, cfg, mux, m)
+	if err != nil {
 		return nil, err
+	}
+	if a.deposits, err = wireDeposits(ctx, a, cfg, depositStore, mux, m, h, log); err != nil {
+		return nil, err
+	}
+	if a.deposits != nil {
+		for name, ca := range a.coins {
+			coin := name
+			ca.blocks.SetTarget(walletgate.EventSinkFunc(func(walletgate.Event) { a.deposits.kick(coin) }))
+		}
 	}
 
 	var root http.Handler = a.coins[cfg.DefaultCoin].rest
@@ -137,12 +162,12 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 // /socket.io/ (namespace "/" is the default coin, "/<coin>" each other coin)
 // and the plain WebSocket API at /ws (?coin= picks the coin; also
 // /v1/<coin>/ws).
-func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics) error {
+func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics) (*hub.Hub, error) {
 	h := hub.New(hub.Config{})
 	a.onClose("hub", h)
 	for _, c := range cfg.Coins {
 		if err := h.AddCoin(c.Name, a.coins[c.Name].wallet); err != nil {
-			return fmt.Errorf("push hub: %w", err)
+			return nil, fmt.Errorf("push hub: %w", err)
 		}
 	}
 	sio := socketio.New(h, socketio.Config{})
@@ -155,11 +180,11 @@ func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics
 			nsp = "/"
 		}
 		if err := sio.Serve(nsp, c.Name, dec); err != nil {
-			return fmt.Errorf("socket.io namespace %s: %w", nsp, err)
+			return nil, fmt.Errorf("socket.io namespace %s: %w", nsp, err)
 		}
 		w, err := wsapi.New(h, c.Name, dec, wsapi.Config{})
 		if err != nil {
-			return fmt.Errorf("/ws for %s: %w", c.Name, err)
+			return nil, fmt.Errorf("/ws for %s: %w", c.Name, err)
 		}
 		a.onClose("ws "+c.Name, w)
 		ws[c.Name] = w
@@ -178,7 +203,7 @@ func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics
 		}
 		srv.ServeHTTP(w, r)
 	})))
-	return nil
+	return h, nil
 }
 
 // wireProxies adds the headers and indexer APIs (proxy mode) to the peer
@@ -250,29 +275,40 @@ type storeCloser interface {
 
 // openStore opens PostgreSQL when DATABASE_URL says so, else SQLite under
 // the data directory, and the matching cross-process notifier.
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storeCloser, walletgate.ChannelNotifier, error) {
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storeCloser, walletgate.ChannelNotifier, walletgate.DepositStore, error) {
 	u := cfg.Database.URL
 	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		st, err := postgres.Open(ctx, u, postgres.Options{Logger: log.With("store", "postgres")})
 		if err != nil {
-			return nil, nil, fmt.Errorf("open PostgreSQL store: %w", err)
+			return nil, nil, nil, fmt.Errorf("open PostgreSQL store: %w", err)
 		}
 		log.Info("store", "kind", "postgres")
-		return st, st.Notifier(), nil
+		return st, st.Notifier(), st.Deposits(postgres.DepositOptions{SerializationRetries: cfg.Database.TransactionRetries}), nil
 	}
-	path := strings.TrimPrefix(u, "sqlite:")
+	path := sqlitePath(u)
 	if path == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
+			return nil, nil, nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 		}
 		path = cfg.DataPath("walletgate.sqlite")
 	}
 	st, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("open SQLite store %s: %w", path, err)
+		return nil, nil, nil, fmt.Errorf("open SQLite store %s: %w", path, err)
 	}
 	log.Info("store", "kind", "sqlite", "path", path)
-	return st, inmem.NewChannelNotifier(), nil
+	return st, inmem.NewChannelNotifier(), st, nil
+}
+
+// sqlitePath reads "sqlite:PATH" and SQLAlchemy's "sqlite:///relative" and
+// "sqlite:////absolute" (cryptoassets' database.url).
+func sqlitePath(u string) string {
+	p := strings.TrimPrefix(u, "sqlite:")
+	if strings.HasPrefix(p, "//") {
+		p = strings.TrimPrefix(p, "//")
+		p = strings.TrimPrefix(p, "/") // sqlite:///x is x; sqlite:////x is /x
+	}
+	return p
 }
 
 // buildCoin builds one coin's address rules, backend, wallet service and
@@ -285,24 +321,30 @@ func buildCoin(ctx context.Context, dataDir string, c config.Coin, log *slog.Log
 	if params, err = applyOverrides(params, c); err != nil {
 		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
 	}
-	sink := &walletgate.EventRelay{}
+	sink, blocks := &walletgate.EventRelay{}, &walletgate.EventRelay{}
 	clog := log.With("coin", c.Name)
 	backend, err := openBackend(ctx, dataDir, c, sink, clog)
 	if err != nil {
 		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
 	}
 	svc := wallet.New(backend, wallet.Config{FetchTimeout: c.Backend.Timeout.D()})
-	sink.SetTarget(svc)
+	sink.SetTarget(walletgate.EventSinkFunc(func(ev walletgate.Event) {
+		svc.Publish(ev)
+		if ev.Kind == walletgate.EventBlock {
+			blocks.Publish(ev)
+		}
+	}))
 	rest := bitweb.New(svc, bitweb.ChainDecoder(params), bitweb.Config{
 		FixedFeeSatoshis: c.FixedFeeSatoshis,
 		RequestTimeout:   c.Backend.Timeout.D(),
 	}, clog.With("surface", "bitweb"))
-	return &coinApp{name: c.Name, params: params, backend: backend, wallet: svc, rest: rest}, nil
+	return &coinApp{name: c.Name, params: params, backend: backend, wallet: svc, rest: rest, blocks: blocks}, nil
 }
 
 // startBackground runs the app's background tasks; the returned group's
-// Wait returns when all have stopped after ctx ends.
-func (a *app) startBackground(ctx context.Context, log *slog.Logger) *sync.WaitGroup {
+// Wait returns when all have stopped after ctx ends. When a critical task
+// returns before ctx ends, died is called once with its name and error.
+func (a *app) startBackground(ctx context.Context, log *slog.Logger, died func(name string, err error)) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	for _, f := range a.background {
 		wg.Add(1)
@@ -311,6 +353,22 @@ func (a *app) startBackground(ctx context.Context, log *slog.Logger) *sync.WaitG
 			if err := f(ctx); err != nil && ctx.Err() == nil {
 				log.Error("background task stopped", "err", err)
 			}
+		}()
+	}
+	var once sync.Once
+	for _, t := range a.critical {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := t.run(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				err = fmt.Errorf("returned without an error")
+			}
+			log.Error("critical task died; stopping", "task", t.name, "err", err)
+			once.Do(func() { died(t.name, err) })
 		}()
 	}
 	return &wg

@@ -15,6 +15,7 @@ import (
 	"github.com/walletgate/walletgate/electrum"
 	"github.com/walletgate/walletgate/index"
 	"github.com/walletgate/walletgate/nodebackend"
+	"github.com/walletgate/walletgate/nullbackend"
 	"github.com/walletgate/walletgate/rpc"
 )
 
@@ -42,6 +43,14 @@ func describeBackend(b config.Backend) string {
 // answers 503 for the rest until the backend is back.
 func openBackend(ctx context.Context, dataDir string, c config.Coin, sink walletgate.EventSink, log *slog.Logger) (walletgate.Backend, error) {
 	b := c.Backend
+	switch {
+	case b.Type == config.BackendNull:
+		return nullbackend.Empty(), nil
+	case b.Type == config.BackendBlockIO:
+		return nullbackend.Unavailable(fmt.Sprintf("coin %s uses block.io, which serves deposits only: the wallet REST API needs an electrumx or node backend", c.Name)), nil
+	case b.Type == config.BackendNode && b.Index != nil && !*b.Index:
+		return nullbackend.Unavailable(fmt.Sprintf("coin %s tracks deposits only: its node backend has index: false", c.Name)), nil
+	}
 	switch b.Type {
 	case config.BackendElectrumX:
 		return electrum.New(ctx, electrum.Config{
@@ -88,7 +97,9 @@ func openBackend(ctx context.Context, dataDir string, c config.Coin, sink wallet
 
 // checkBackend connects to a coin's backend and returns its tip height.
 func checkBackend(ctx context.Context, c config.Coin, log *slog.Logger) (int64, error) {
-	if c.Backend.Type == config.BackendNode {
+	var height int64
+	switch c.Backend.Type {
+	case config.BackendNode:
 		// Asking the node is the check; building an index here would sync
 		// the chain into a throw-away directory.
 		cl, err := rpc.New(rpc.Config{URL: c.Backend.URL, CookieFile: c.Backend.CookieFile, CAFile: c.Backend.CAFile, Timeout: c.Backend.Timeout.D()})
@@ -96,16 +107,41 @@ func checkBackend(ctx context.Context, c config.Coin, log *slog.Logger) (int64, 
 			return 0, err
 		}
 		defer cl.Close()
-		return cl.BlockCount(ctx)
+		if height, err = cl.BlockCount(ctx); err != nil {
+			return 0, err
+		}
+	case config.BackendElectrumX:
+		be, err := openBackend(ctx, os.TempDir(), c, walletgate.EventSinkFunc(func(walletgate.Event) {}), log)
+		if err != nil {
+			return 0, err
+		}
+		defer be.Close()
+		tip, err := be.Tip(ctx)
+		if err != nil {
+			return 0, err
+		}
+		height = tip.Height
 	}
-	be, err := openBackend(ctx, os.TempDir(), c, walletgate.EventSinkFunc(func(walletgate.Event) {}), log)
+	if c.TracksDeposits() {
+		if err := checkWallet(ctx, c); err != nil {
+			return 0, err
+		}
+	}
+	return height, nil
+}
+
+// checkWallet asks a coin's deposit wallet for its balance, the one call
+// every wallet backend answers.
+func checkWallet(ctx context.Context, c config.Coin) error {
+	wb, err := buildWallet(c)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer be.Close()
-	tip, err := be.Tip(ctx)
-	if err != nil {
-		return 0, err
+	if cl, ok := wb.(interface{ Close() }); ok {
+		defer cl.Close()
 	}
-	return tip.Height, nil
+	if _, err := wb.Balance(ctx, 0); err != nil {
+		return fmt.Errorf("wallet balance: %w", err)
+	}
+	return nil
 }

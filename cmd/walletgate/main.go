@@ -23,6 +23,9 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // a run-time failure: a backend unreachable, a bind error
 	exitUsage   = 2 // bad flags or an invalid configuration
+	// exitDeadTask: a critical background task (an intake, a tracker, an
+	// event worker) died; cryptoassets' service exited 2 as well.
+	exitDeadTask = 2
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

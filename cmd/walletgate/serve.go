@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/walletgate/walletgate/server"
@@ -42,7 +43,15 @@ func runServe(ctx context.Context, g *globals, args []string) int {
 		srv.Listen(l.name, l.addr, l.handler)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	bg := app.startBackground(runCtx, log)
+	// A critical task that dies stops the server: waitCtx ends, srv.Wait
+	// drains, and the exit code says so.
+	waitCtx, stopWait := context.WithCancel(ctx)
+	defer stopWait()
+	var deadTask atomic.Value
+	bg := app.startBackground(runCtx, log, func(name string, err error) {
+		deadTask.Store(fmt.Sprintf("%s: %v", name, err))
+		stopWait()
+	})
 	stopBackground := func() { cancel(); bg.Wait() }
 	for _, r := range app.ready {
 		select {
@@ -67,7 +76,11 @@ func runServe(ctx context.Context, g *globals, args []string) int {
 	// Listeners drain first, then background tasks stop, then the closers
 	// (stores, backends) run — the order requests depend on them.
 	srv.OnClose("background tasks", closerFunc(func() error { stopBackground(); return nil }))
-	err = srv.Wait(ctx)
+	err = srv.Wait(waitCtx)
+	if dead, ok := deadTask.Load().(string); ok {
+		fmt.Fprintf(g.stderr, "walletgate: stopped because a critical task died: %s\n", dead)
+		return exitDeadTask
+	}
 	if err != nil {
 		log.Error("shutdown", "err", err)
 		return exitFailure
