@@ -138,10 +138,7 @@ func newFixture(t testing.TB, cfg status.Config) fixture {
 	t.Helper()
 	store := openStore(t)
 	seed(t, store)
-	wallet, err := nullwallet.New(nullwallet.Config{Coin: "btc", Network: "regtest", Balance: hotBTC})
-	if err != nil {
-		t.Fatalf("nullwallet.New: %v", err)
-	}
+	wallet := nullWallet(t)
 	tracker, err := deposits.New(store, map[string]walletgate.WalletBackend{"btc": wallet},
 		deposits.Options{Now: func() time.Time { return t0.Add(-5 * time.Minute) }})
 	if err != nil {
@@ -199,4 +196,14 @@ func checkBody(t testing.TB, body string, want, not []string) {
 			t.Errorf("body has %q:\n%s", n, body)
 		}
 	}
+}
+
+// nullWallet is a real null backend for btc regtest holding hotBTC.
+func nullWallet(t testing.TB) *nullwallet.Wallet {
+	t.Helper()
+	w, err := nullwallet.New(nullwallet.Config{Coin: "btc", Network: "regtest", Balance: hotBTC})
+	if err != nil {
+		t.Fatalf("nullwallet.New: %v", err)
+	}
+	return w
 }
