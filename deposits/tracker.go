@@ -42,6 +42,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Broadcasts receives the polled confirmations of the service's own
+	// sends (broadcast network transactions). Default: the DepositStore
+	// itself when it also implements walletgate.BroadcastStore (both
+	// bundled stores do); when neither, broadcasts are not polled.
+	Broadcasts walletgate.BroadcastStore
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -93,6 +98,11 @@ func New(store walletgate.DepositStore, backends map[string]walletgate.WalletBac
 	}
 	if len(backends) == 0 {
 		return nil, walletgate.Errorf(walletgate.EInvalid, "deposits: no coins configured")
+	}
+	if o.Broadcasts == nil {
+		if bs, ok := store.(walletgate.BroadcastStore); ok {
+			o.Broadcasts = bs
+		}
 	}
 	b := make(map[string]walletgate.WalletBackend, len(backends))
 	for coin, be := range backends {
@@ -188,9 +198,34 @@ func (t *Tracker) BlockNotify(ctx context.Context, coin, blockHash string) error
 	return t.Poll(ctx, coin)
 }
 
-// Poll re-fetches every open deposit of coin below MaxConfirmations. Each
-// txid is handled on its own: a failure is logged and joined into the
-// result, but the rest of the cycle still runs (the original aborted).
+// updateBroadcast fetches the transaction of one of our own broadcasts
+// (gettransaction answers for sends too) and applies its confirmations,
+// queueing one txupdate per send of the broadcast.
+func (t *Tracker) updateBroadcast(ctx context.Context, coin string, b walletgate.WalletBackend, txid string) error {
+	fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
+	tx, err := b.Transaction(fctx, txid)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("deposits: fetch %s broadcast tx %s: %w", coin, txid, err)
+	}
+	if tx.TxID != txid {
+		return walletgate.Errorf(walletgate.EBackend, "deposits: %s wallet answered tx %q for %s", coin, tx.TxID, txid)
+	}
+	events, err := t.o.Broadcasts.ApplyBroadcastTx(ctx, coin, tx, t.o.MaxConfirmations, t.o.Now())
+	if err != nil {
+		return fmt.Errorf("deposits: apply %s broadcast tx %s: %w", coin, txid, err)
+	}
+	if len(events) > 0 && t.o.OnEvents != nil {
+		t.o.OnEvents(coin, events)
+	}
+	return nil
+}
+
+// Poll re-fetches every open transaction of coin below MaxConfirmations:
+// deposits, and the service's own broadcasts when Options.Broadcasts is
+// set. Each txid is handled on its own: a failure is logged and joined
+// into the result, but the rest of the cycle still runs (the original
+// aborted).
 func (t *Tracker) Poll(ctx context.Context, coin string) error {
 	b, err := t.backend(coin)
 	if err != nil {
@@ -202,10 +237,16 @@ func (t *Tracker) Poll(ctx context.Context, coin string) error {
 	}
 	var errs []error
 	for _, n := range open {
-		if n.Type != walletgate.TxTypeDeposit {
-			continue // broadcasts are the sender's to track
+		var err error
+		switch {
+		case n.Type == walletgate.TxTypeDeposit:
+			err = t.update(ctx, coin, b, n.TxID)
+		case n.Type == walletgate.TxTypeBroadcast && t.o.Broadcasts != nil:
+			err = t.updateBroadcast(ctx, coin, b, n.TxID)
+		default:
+			continue
 		}
-		if err := t.update(ctx, coin, b, n.TxID); err != nil {
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
