@@ -134,11 +134,21 @@ type Source interface {
 // Store is what the listing pages read. Every walletgate.DepositStore
 // satisfies it; it is narrowed so the server can only read.
 type Store interface {
+	// ListWatches pages through coin's watched addresses (/addresses,
+	// and /accounts by scanning).
 	ListWatches(ctx context.Context, coin, account string, p walletgate.Page) ([]walletgate.Watch, int64, error)
+	// ListDeposits pages through deposits (/transactions,
+	// /network_transactions, and /wallets by scanning).
 	ListDeposits(ctx context.Context, f walletgate.DepositFilter, p walletgate.Page) ([]walletgate.Deposit, int64, error)
+	// Balance is an account's credited total (/accounts).
 	Balance(ctx context.Context, coin, account string) (int64, error)
+	// OpenNetworkTxs lists the transactions still polled
+	// (/network_transactions).
 	OpenNetworkTxs(ctx context.Context, coin string, maxConf int64) ([]walletgate.NetworkTx, error)
 }
+
+// Every deposit store can back the status pages.
+var _ Store = walletgate.DepositStore(nil)
 
 // Server is the status site: an http.Handler, plus Run and Serve to put
 // it on a listener with deadlines on every connection.
