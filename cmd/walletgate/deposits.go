@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -22,6 +24,7 @@ import (
 	"github.com/walletgate/walletgate/metrics"
 	"github.com/walletgate/walletgate/nodewallet"
 	"github.com/walletgate/walletgate/nullwallet"
+	"github.com/walletgate/walletgate/status"
 	"github.com/walletgate/walletgate/walletnotify"
 )
 
@@ -194,6 +197,9 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 	}
 
 	if err := wireIntakes(a, cfg, coins, d, d.wallets, log); err != nil {
+		return nil, err
+	}
+	if err := wireStatus(a, cfg, coins, d, store, log); err != nil {
 		return nil, err
 	}
 
@@ -391,4 +397,37 @@ func adminKeyCheck(adminKey string) func(coin, account, key string) bool {
 	return func(_, _, key string) bool {
 		return adminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(adminKey)) == 1
 	}
+}
+
+// wireStatus starts cryptoassets' operator status page when status_server
+// (or status-server) is configured.
+func wireStatus(a *app, cfg *config.Config, coins []config.Coin, d *depositApp, store walletgate.DepositStore, log *slog.Logger) error {
+	if cfg.StatusServer == nil {
+		return nil
+	}
+	var sources []status.Source
+	for _, c := range coins {
+		ws := status.WalletSource{Coin: c.Name, Wallet: d.wallets[c.Name], Notifies: d.trackers[c.Name]}
+		sources = append(sources, ws)
+	}
+	srv, err := status.New(status.Config{
+		Addr:             net.JoinHostPort(cfg.StatusServer.IP, strconv.Itoa(cfg.StatusServer.Port)),
+		MaxConfirmations: maxConfirmations(coins),
+		Logger:           log.With("surface", "status"),
+	}, store, sources)
+	if err != nil {
+		return fmt.Errorf("status server: %w", err)
+	}
+	a.critical = append(a.critical, task{"status server", srv.Run})
+	return nil
+}
+
+// maxConfirmations is the largest tracking window of coins, for the status
+// page's notion of an open transaction.
+func maxConfirmations(coins []config.Coin) int64 {
+	var m int64
+	for _, c := range coins {
+		m = max(m, c.MaxConfirmations)
+	}
+	return m
 }

@@ -22,7 +22,7 @@ func TestServeDepositOnlyBackends(t *testing.T) {
 	bio := blockiotest.New("doge-key", "dogetest")
 	defer bio.Close()
 	dir := t.TempDir()
-	np := freePort(t)
+	np, sp := freePort(t), freePort(t)
 	key := "serve-admin-key-0123456789"
 	yml := filepath.Join(dir, "walletgate.yaml")
 	os.WriteFile(yml, []byte(fmt.Sprintf(`
@@ -42,7 +42,8 @@ coins:
 events:
   log: {class: cryptoassets.core.event.python.InProcessEventHandler, callback: walletgate.log}
 deposits: {admin_key: %s}
-`, np, bio.URL, key)), 0o600)
+status_server: {ip: 127.0.0.1, port: %d}
+`, np, bio.URL, key, sp)), 0o600)
 	p := startProc(t, buildBinary(t), dir, freePort(t), "WALLETGATE_CONFIG="+yml)
 
 	tests := []struct {
@@ -73,8 +74,18 @@ deposits: {admin_key: %s}
 	if len(bio.Addresses()) != 1 || bio.Addresses()[0].Label != "bob" {
 		t.Errorf("block.io addresses %+v, want one labelled bob", bio.Addresses())
 	}
+	// The status page lists both coins with the null wallet's fixed hot
+	// balance, and /error answers 500 for alert testing.
+	status := fmt.Sprintf("http://127.0.0.1:%d", sp)
+	code, body := do(t, "GET", status+"/", "", "", nil)
+	if code != 200 || !strings.Contains(string(body), "btc") || !strings.Contains(string(body), "doge") || !strings.Contains(string(body), "999999.00000000") {
+		t.Errorf("status page = %d %s", code, body)
+	}
+	if code, _ := do(t, "GET", status+"/error", "", "", nil); code != 500 {
+		t.Errorf("status /error = %d, want 500", code)
+	}
 	form := url.Values{"txid": {strings.Repeat("ab", 32)}}.Encode()
-	code, body := do(t, "POST", fmt.Sprintf("http://127.0.0.1:%d/", np), "", "application/x-www-form-urlencoded", []byte(form))
+	code, body = do(t, "POST", fmt.Sprintf("http://127.0.0.1:%d/", np), "", "application/x-www-form-urlencoded", []byte(form))
 	if code != 500 || !strings.Contains(string(body), "the null backend has none") {
 		t.Errorf("walletnotify of an unknown tx = %d %s, want 500 with the wallet's message", code, body)
 	}
