@@ -38,6 +38,28 @@
 // unsubscribe {address} or {addresses:[...]} drops subscriptions of either
 // form and is answered with unsubscribed {address} per address.
 //
+// Account events (an extension; hub.Config.AccountKey enables them):
+//
+//	C→S subscribe_account {account, key}   txupdate events of account (the
+//	                                        deposit API's label, as given);
+//	                                        key is checked by AccountKey
+//	C→S unsubscribe_account {account}
+//	S→C account_subscribed {account}        or account_unsubscribed {account}
+//	S→C error {message, account}            a refusal
+//	S→C txupdate {transaction, network_transaction, account, txid, address,
+//	              amount, credited, confirmations, coin_name,
+//	              transaction_type, event_id}   spec/cryptoassets.md §8
+//
+// A client that asks for an acknowledgement gets the answer as the ack's
+// argument instead of an event: {"subscribed": account},
+// {"unsubscribed": account} or {"error": {"code", "message"}}, the codes
+// being /ws's: 400 bad arguments, a missing or overlong account; 401 wrong
+// key (also once the connection tried hub.Config.MaxKeyFailures wrong
+// keys); 403 account subscriptions are not enabled; 413 more than
+// hub.Config.MaxAccountsPerConn accounts. Delivery is best effort: an event
+// reaches the sockets subscribed when it is published, once. Applications
+// that must see every event use the HTTP, Redis or script handlers.
+//
 // Engine.IO v3 clients (socket.io-client 2.x) are refused with HTTP 400 as
 // Flask-SocketIO does.
 package socketio

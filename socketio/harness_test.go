@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,9 @@ func (rc *rawClient) read() {
 				ev.Data = arr[1]
 			}
 			rc.events <- ev
+		case strings.HasPrefix(s, "43"):
+			// An ack: the raw id and arguments after the packet type.
+			rc.events <- event{Name: "#ack", Data: json.RawMessage(strconv.Quote(s[2:]))}
 		case strings.HasPrefix(s, "41"), s == "1":
 			rc.events <- event{Name: "#disconnect", Data: json.RawMessage(`"` + s + `"`)}
 		}

@@ -32,6 +32,18 @@ func (p libPeer) kill(reason string) {
 	p.eng.Close(true)
 }
 
+// splitAck removes the library's ack callback, the last argument of an
+// event whose sender asked for an acknowledgement, and returns it as a
+// function of the one value to answer with (nil when none was asked).
+func splitAck(args []any) ([]any, func(any)) {
+	if n := len(args); n > 0 {
+		if a, ok := args[n-1].(socket.Ack); ok {
+			return args[:n-1], func(v any) { a([]any{v}, nil) }
+		}
+	}
+	return args, nil
+}
+
 // attach serves a socket the library accepted in namespace b.
 func (s *Server) attach(sock *socket.Socket, b binding) {
 	ss, err := s.newSession(libPeer{sock: sock, eng: sock.Conn()}, b)
@@ -40,7 +52,11 @@ func (s *Server) attach(sock *socket.Socket, b binding) {
 		sock.Disconnect(true)
 		return
 	}
-	_ = sock.On("subscribe", func(args ...any) { ss.onEvent("subscribe", args) })
-	_ = sock.On("unsubscribe", func(args ...any) { ss.onEvent("unsubscribe", args) })
+	for _, name := range []string{"subscribe", "unsubscribe", evSubscribeAccount, evUnsubscribeAccount} {
+		_ = sock.On(name, func(args ...any) {
+			args, ack := splitAck(args)
+			ss.onEvent(name, args, ack)
+		})
+	}
 	_ = sock.On("disconnect", func(...any) { ss.closed() })
 }

@@ -95,6 +95,19 @@ func (nc *nodeClient) emit(t *testing.T, name string, data any) {
 	}
 }
 
+// emitAck emits name asking for an acknowledgement; the driver prints it
+// as an "ack" line.
+func (nc *nodeClient) emitAck(t *testing.T, name string, data any) {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"emit": name, "data": data, "ack": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.stdin.Write(append(b, '\n')); err != nil {
+		t.Fatalf("write to driver: %v", err)
+	}
+}
+
 // expect returns the next line, whose event must be name.
 func (nc *nodeClient) expect(t *testing.T, name string) map[string]json.RawMessage {
 	t.Helper()

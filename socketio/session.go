@@ -61,13 +61,18 @@ func (s *Server) newSession(p peer, b binding) (*session, error) {
 	return ss, nil
 }
 
-// onEvent dispatches one client event.
-func (ss *session) onEvent(name string, args []any) {
+// onEvent dispatches one client event. ack is not nil when the client
+// asked for an acknowledgement; only the account events give one.
+func (ss *session) onEvent(name string, args []any, ack func(any)) {
 	switch name {
 	case "subscribe":
 		ss.onSubscribe(args)
 	case "unsubscribe":
 		ss.onUnsubscribe(args)
+	case evSubscribeAccount:
+		ss.onAccount(true, args, ack)
+	case evUnsubscribeAccount:
+		ss.onAccount(false, args, ack)
 	}
 }
 
@@ -93,6 +98,12 @@ func (ss *session) frame(ev *hub.Event, tag string) string {
 		b.WriteString(`["block",{"height":`)
 		b.WriteString(strconv.FormatInt(ev.Height, 10))
 		b.WriteString(`}]`)
+	case hub.KindAccount:
+		b.Grow(len(ss.prefix) + len(ev.Payload) + 16)
+		b.WriteString(ss.prefix)
+		b.WriteString(`["` + walletgate.EventTxUpdate + `",`)
+		b.Write(ev.Payload)
+		b.WriteByte(']')
 	default:
 		b.Grow(len(ss.prefix) + len(ev.Payload) + len(tag) + 40)
 		b.WriteString(ss.prefix)

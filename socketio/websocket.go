@@ -22,8 +22,9 @@ import (
 //
 // It speaks Engine.IO v4 and Socket.IO v5 as the library does: the open
 // packet with the same settings, server pings, CONNECT with an optional
-// namespace and auth, EVENT with an optional ack id (acks are not sent: no
-// event of this API has one), DISCONNECT, and CONNECT_ERROR for an unknown
+// namespace and auth, EVENT with an optional ack id (answered with an ACK
+// packet by the account events, which acknowledge; the Bitweb events do
+// not, as the original), DISCONNECT, and CONNECT_ERROR for an unknown
 // namespace. Binary packets are ignored.
 
 // directConns is the registry of direct connections.
@@ -145,11 +146,13 @@ func (c *wsConn) read() {
 type sioPacket struct {
 	typ  byte   // '0' CONNECT … '6' BINARY_ACK
 	nsp  string // "/" unless the packet names one
+	ack  string // the ack id's digits, "" when the sender wants no ack
 	body []byte // after the namespace and ack id
 }
 
 // parsePacket decodes a Socket.IO packet (the Engine.IO message's data).
-// The ack id of an EVENT is skipped: no event of this API acknowledges.
+// An ack id longer than maxAckDigits is dropped (the packet is handled
+// without one): no client counts that far, and the id is echoed.
 func parsePacket(p []byte) (sioPacket, bool) {
 	if len(p) == 0 || p[0] < '0' || p[0] > '6' {
 		return sioPacket{}, false
@@ -168,9 +171,16 @@ func parsePacket(p []byte) (sioPacket, bool) {
 	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
 		i++
 	}
+	if i <= maxAckDigits {
+		pk.ack = string(rest[:i])
+	}
 	pk.body = rest[i:]
 	return pk, true
 }
+
+// maxAckDigits bounds an ack id: 20 digits hold any uint64, the ids of
+// socket.io-client.
+const maxAckDigits = 20
 
 // eventArgs decodes an EVENT body: a JSON array whose first element is the
 // event name.
@@ -226,11 +236,29 @@ func (c *wsConn) packet(p []byte) bool {
 	case '2': // EVENT
 		if ss := c.sessions[pk.nsp]; ss != nil {
 			if name, args, ok := eventArgs(pk.body); ok {
-				ss.onEvent(name, args)
+				var ack func(any)
+				if pk.ack != "" {
+					ack = func(v any) { c.ack(prefix, pk.ack, v) }
+				}
+				ss.onEvent(name, args, ack)
 			}
 		}
 	}
 	return true
+}
+
+// ack answers the EVENT of ack id with an ACK packet carrying v.
+func (c *wsConn) ack(prefix, id string, v any) {
+	body, err := json.Marshal([]any{v})
+	if err != nil {
+		c.srv.cfg.Logger.Error("socketio: encode ack", "err", err)
+		return
+	}
+	b := make([]byte, 0, 2+len(prefix)+len(id)+len(body))
+	b = append(b, '4', '3')
+	b = append(b, prefix...)
+	b = append(b, id...)
+	c.enqueue(append(b, body...), nil)
 }
 
 // enqueue queues an Engine.IO packet and starts a drain if none runs.

@@ -3,31 +3,34 @@
 //   node driver.js URL MODE
 //
 // MODE is "websocket" (transports: ['websocket'], as the Bitweb wallet
-// connects) or "polling" (polling first, then the upgrade to websocket).
+// connects), "polling" (polling first, then the upgrade to websocket) or
+// "polling-only" (polling, never upgraded).
 // Every event the client sees is printed as one JSON line on stdout:
 //   {"event":"open","transport":"polling"}      the Engine.IO session opened
 //   {"event":"connect"}                         the Socket.IO namespace joined
 //   {"event":"upgrade","transport":"websocket"} (polling only; before or after connect)
 //   {"event":"<name>","data":<payload>}
 //   {"event":"disconnect","reason":"..."}
+//   {"event":"ack","name":"<emitted>","data":<first ack argument>}
 // Commands are read from stdin, one JSON object per line:
 //   {"emit":"subscribe","data":{...}}   emits an event
+//   {"emit":"x","data":{...},"ack":true} emits it asking for an ack
 //   {"exit":true}                       disconnects and exits
 'use strict';
 const { io } = require('socket.io-client');
 const readline = require('readline');
 
 const [url, mode] = process.argv.slice(2);
-if (!url || (mode !== 'websocket' && mode !== 'polling')) {
-  process.stderr.write('usage: node driver.js URL websocket|polling\n');
+if (!url || !['websocket', 'polling', 'polling-only'].includes(mode)) {
+  process.stderr.write('usage: node driver.js URL websocket|polling|polling-only\n');
   process.exit(2);
 }
 
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 
 const socket = io(url, {
-  transports: mode === 'websocket' ? ['websocket'] : ['polling', 'websocket'],
-  upgrade: mode !== 'websocket',
+  transports: { websocket: ['websocket'], polling: ['polling', 'websocket'], 'polling-only': ['polling'] }[mode],
+  upgrade: mode === 'polling',
   reconnection: false,
   timeout: 10000,
 });
@@ -50,6 +53,10 @@ rl.on('line', (line) => {
     socket.disconnect();
     rl.close();
     setTimeout(() => process.exit(0), 50);
+    return;
+  }
+  if (cmd.ack) {
+    socket.emit(cmd.emit, cmd.data, (resp) => out({ event: 'ack', name: cmd.emit, data: resp }));
     return;
   }
   socket.emit(cmd.emit, cmd.data);
