@@ -30,6 +30,18 @@ func TestParsePacket(t *testing.T) {
 			t.Errorf("parsePacket(%q) = %c %q %q %v", tc.in, pk.typ, pk.nsp, pk.body, ok)
 		}
 	}
+	for _, tc := range []struct{ in, ack, body string }{
+		{`212["subscribe",{}]`, "12", `["subscribe",{}]`},
+		{`2/btc,7["x"]`, "7", `["x"]`},
+		{`2["x"]`, "", `["x"]`},
+		{`2` + strings.Repeat("9", 20) + `["x"]`, strings.Repeat("9", 20), `["x"]`},
+		{`2` + strings.Repeat("9", 21) + `["x"]`, "", `["x"]`}, // too long: no ack
+	} {
+		pk, ok := parsePacket([]byte(tc.in))
+		if !ok || pk.ack != tc.ack || string(pk.body) != tc.body {
+			t.Errorf("parsePacket(%q) ack %q body %q, want %q %q", tc.in, pk.ack, pk.body, tc.ack, tc.body)
+		}
+	}
 	for _, tc := range []struct {
 		in, name string
 		nargs    int
@@ -58,6 +70,9 @@ func FuzzParsePacket(f *testing.F) {
 		if !ok {
 			return
 		}
+		if len(pk.ack) > maxAckDigits || strings.Trim(pk.ack, "0123456789") != "" {
+			t.Fatalf("parsePacket(%q) ack %q", b, pk.ack)
+		}
 		if !strings.HasPrefix(pk.nsp, "/") || len(pk.body) > len(b) || pk.typ != b[0] {
 			t.Fatalf("parsePacket(%q) = %+v", b, pk)
 		}
@@ -79,6 +94,28 @@ func FuzzPyStr(f *testing.F) {
 		if m, ok := firstObject(args); ok {
 			_ = pyStr(m["address"]) // must not panic on any JSON value
 			_, _ = stringList(m["addresses"])
+		}
+	})
+}
+
+func FuzzAccountArgs(f *testing.F) {
+	for _, s := range []string{`{"account":"alice","key":"k"}`, `{"account":5}`, `"alice"`, `{}`, `{"account":null,"key":null}`, `{"key":[1]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, args, ok := eventArgs([]byte(`["subscribe_account",` + s + `]`))
+		if !ok {
+			return
+		}
+		account, key, ok := accountArgs(args)
+		if !ok && (account != "" || key != "") {
+			t.Fatalf("refused %s but returned %q %q", s, account, key)
+		}
+		if ok {
+			m, _ := firstObject(args)
+			if a, isStr := m["account"].(string); isStr && a != account {
+				t.Fatalf("account %q, want %q", account, a)
+			}
 		}
 	})
 }
