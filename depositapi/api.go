@@ -1,12 +1,21 @@
-// Package depositapi is the admin HTTP API of deposit tracking: watch
-// addresses, create wallet addresses and list deposits. Every request needs
-// the admin API key (Authorization: Bearer KEY, or X-API-Key), compared in
-// constant time.
+// Package depositapi is the admin HTTP API of deposit tracking and
+// outgoing sends: watch addresses, create wallet addresses, list deposits,
+// read balances, queue sends, and the operator's broadcast tools. Every
+// request needs the admin API key (Authorization: Bearer KEY, or
+// X-API-Key), compared in constant time.
 //
 //	POST /v1/{coin}/watch    {"address", "account", "external_id"?}
 //	POST /v1/{coin}/address  {"account", "external_id"?}
 //	GET  /v1/{coin}/watch    ?account=&cursor=&limit=
 //	GET  /v1/{coin}/deposits ?account=&address=&cursor=&limit=
+//	GET  /v1/{coin}/accounts/{account}
+//	POST /v1/{coin}/send     {"account", "address", "amount": "0.00100000", "external_id"}
+//	GET  /v1/{coin}/broadcasts ?state=pending|open|closed|all&cursor=&limit=
+//	POST /v1/{coin}/broadcasts/{id}/resolve {"txid", "fee"?}
+//	POST /v1/{coin}/broadcasts/{id}/release
+//
+// Amounts are strings of whole coins with up to 8 decimals, never JSON
+// numbers (no floats).
 package depositapi
 
 import (
@@ -50,6 +59,17 @@ type Config struct {
 	DefaultLimit, MaxLimit int
 	// Timeout bounds each request's store and backend work (default 30s).
 	Timeout time.Duration
+	// Broadcasts queues sends and holds broadcasts for the send and
+	// broadcast routes (nil: those routes answer 501). Both bundled
+	// stores implement it on the same value as Store.
+	Broadcasts walletgate.BroadcastStore
+	// ReleaseMinAge is how long a broadcast must have been open before
+	// the release route accepts it, so a send still in flight is not
+	// released and paid twice; keep it above the broadcaster's
+	// SendTimeout (default 10m).
+	ReleaseMinAge time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Handler serves the API; mount it at the server root (its routes start
@@ -83,6 +103,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
+	if cfg.ReleaseMinAge <= 0 {
+		cfg.ReleaseMinAge = 10 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	h := &Handler{cfg: cfg, params: map[string]*chain.Params{}, mux: http.NewServeMux()}
 	for coin, network := range cfg.Networks {
 		p, err := chain.Lookup(coin, network)
@@ -95,6 +121,11 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /v1/{coin}/watch", h.listWatches)
 	h.mux.HandleFunc("POST /v1/{coin}/address", h.createAddress)
 	h.mux.HandleFunc("GET /v1/{coin}/deposits", h.listDeposits)
+	h.mux.HandleFunc("GET /v1/{coin}/accounts/{account}", h.account)
+	h.mux.HandleFunc("POST /v1/{coin}/send", h.send)
+	h.mux.HandleFunc("GET /v1/{coin}/broadcasts", h.listBroadcasts)
+	h.mux.HandleFunc("POST /v1/{coin}/broadcasts/{id}/resolve", h.resolveBroadcast)
+	h.mux.HandleFunc("POST /v1/{coin}/broadcasts/{id}/release", h.releaseBroadcast)
 	return h, nil
 }
 

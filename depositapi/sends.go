@@ -1,0 +1,305 @@
+package depositapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/walletgate/walletgate"
+)
+
+// SendBody is the body of POST /v1/{coin}/send. Amount is a decimal string
+// of whole coins with at most 8 decimals ("0.00100000").
+type SendBody struct {
+	Account    string `json:"account"`
+	Address    string `json:"address"`
+	Amount     string `json:"amount"`
+	ExternalID string `json:"external_id"`
+}
+
+// decodeStrict decodes one JSON object into v, refusing unknown fields and
+// trailing values.
+func decodeStrict(body []byte, v any, what string) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return walletgate.WrapError(walletgate.EInvalid, err, "body is not a JSON object with %s: %v", what, err)
+	}
+	if dec.More() {
+		return walletgate.Errorf(walletgate.EInvalid, "body holds more than one JSON value")
+	}
+	return nil
+}
+
+// ParseSendRequest decodes and checks a send body; the result has no coin
+// yet. Every field is required: external_id is the idempotency key that
+// makes a retried request safe. Account, address and external_id are
+// limited to maxLabel bytes.
+func ParseSendRequest(body []byte, maxLabel int) (walletgate.SendRequest, error) {
+	var b SendBody
+	if err := decodeStrict(body, &b, "account, address, amount and external_id"); err != nil {
+		return walletgate.SendRequest{}, err
+	}
+	switch {
+	case b.Account == "":
+		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, "account is required")
+	case b.Address == "":
+		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, "address is required")
+	case b.Amount == "":
+		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, `amount is required, as a string of whole coins such as "0.00100000"`)
+	case b.ExternalID == "":
+		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, "external_id is required, so that a retried request cannot pay twice")
+	case len(b.Account) > maxLabel || len(b.Address) > maxLabel || len(b.ExternalID) > maxLabel:
+		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, "account, address and external_id are limited to %d bytes", maxLabel)
+	}
+	amount, err := walletgate.ParseSats(b.Amount)
+	if err != nil {
+		return walletgate.SendRequest{}, err
+	}
+	if amount <= 0 || amount > walletgate.MaxAmount {
+		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, "amount %s must be positive and at most %s", b.Amount, walletgate.FormatSats(walletgate.MaxAmount))
+	}
+	if b.Account == walletgate.NetworkFeesAccount {
+		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, "account %q is reserved for network fees", b.Account)
+	}
+	return walletgate.SendRequest{Account: b.Account, Address: b.Address, Amount: amount, ExternalID: b.ExternalID}, nil
+}
+
+// ResolveBody is the body of POST /v1/{coin}/broadcasts/{id}/resolve: the
+// txid the operator found on chain, and optionally its fee.
+type ResolveBody struct {
+	TxID string `json:"txid"`
+	Fee  string `json:"fee"`
+}
+
+// ParseResolveRequest decodes and checks a resolve body; a missing fee is 0.
+func ParseResolveRequest(body []byte) (txid string, fee int64, err error) {
+	var b ResolveBody
+	if err := decodeStrict(body, &b, "txid and fee"); err != nil {
+		return "", 0, err
+	}
+	if !walletgate.ValidTxID(b.TxID) {
+		return "", 0, walletgate.Errorf(walletgate.EInvalid, "txid %.80q is not 64 hex digits", b.TxID)
+	}
+	if b.Fee != "" {
+		if fee, err = walletgate.ParseSats(b.Fee); err != nil {
+			return "", 0, err
+		}
+		if fee < 0 || fee > walletgate.MaxAmount {
+			return "", 0, walletgate.Errorf(walletgate.EInvalid, "fee %s is negative or too large", b.Fee)
+		}
+	}
+	return b.TxID, fee, nil
+}
+
+func (h *Handler) broadcastStore(coin string) (walletgate.BroadcastStore, error) {
+	if h.cfg.Broadcasts == nil {
+		return nil, walletgate.Errorf(walletgate.ENotImplemented, "sends are not enabled for %s here", coin)
+	}
+	return h.cfg.Broadcasts, nil
+}
+
+func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
+	coin, _, err := h.coin(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	account := r.PathValue("account")
+	if len(account) > h.cfg.MaxLabelLen {
+		writeError(w, walletgate.Errorf(walletgate.EInvalid, "account is limited to %d bytes", h.cfg.MaxLabelLen))
+		return
+	}
+	bal, err := h.cfg.Store.Balance(r.Context(), coin, account)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"coin": coin, "account": account, "balance": walletgate.FormatSats(bal)})
+}
+
+func (h *Handler) send(w http.ResponseWriter, r *http.Request) {
+	coin, p, err := h.coin(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	bs, err := h.broadcastStore(coin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	body, err := h.readBody(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	req, err := ParseSendRequest(body, h.cfg.MaxLabelLen)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := p.Decode(req.Address); err != nil {
+		writeError(w, walletgate.WrapError(walletgate.EInvalid, err, "address %q: %v", req.Address, err))
+		return
+	}
+	req.Coin = coin
+	o, err := bs.QueueSend(r.Context(), req, h.cfg.Now())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sendJSON(o))
+}
+
+func (h *Handler) listBroadcasts(w http.ResponseWriter, r *http.Request) {
+	coin, _, err := h.coin(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	bs, err := h.broadcastStore(coin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := h.parsePage(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		state = walletgate.BroadcastAll
+	}
+	if err := walletgate.ValidBroadcastState(state); err != nil {
+		writeError(w, err)
+		return
+	}
+	list, next, err := bs.ListBroadcasts(r.Context(), coin, state, p)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, b := range list {
+		out = append(out, broadcastJSON(b))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"broadcasts": out, "next_cursor": next})
+}
+
+func broadcastID(r *http.Request) (int64, error) {
+	s := r.PathValue("id")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, walletgate.Errorf(walletgate.EInvalid, "broadcast id %.40q is not a positive integer", s)
+	}
+	return id, nil
+}
+
+// resolveBroadcast closes an open broadcast with the txid the operator
+// found on chain.
+func (h *Handler) resolveBroadcast(w http.ResponseWriter, r *http.Request) {
+	coin, _, err := h.coin(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	bs, err := h.broadcastStore(coin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	id, err := broadcastID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	body, err := h.readBody(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	txid, fee, err := ParseResolveRequest(body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	cur, err := bs.Broadcast(r.Context(), coin, id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if cur.State() == walletgate.BroadcastPending {
+		writeError(w, walletgate.Errorf(walletgate.EConflict, "%s broadcast %d was never opened, so it was never sent: nothing to resolve", coin, id))
+		return
+	}
+	b, err := bs.CloseBroadcast(r.Context(), coin, id, txid, fee, h.cfg.Now())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, broadcastJSON(b))
+}
+
+// releaseBroadcast clears an open broadcast's opened_at so the next round
+// sends it: only for a broadcast the operator found is not on chain.
+func (h *Handler) releaseBroadcast(w http.ResponseWriter, r *http.Request) {
+	coin, _, err := h.coin(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	bs, err := h.broadcastStore(coin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	id, err := broadcastID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := h.readBody(r); err != nil {
+		writeError(w, err)
+		return
+	}
+	b, err := bs.ReleaseBroadcast(r.Context(), coin, id, h.cfg.Now().Add(-h.cfg.ReleaseMinAge))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, broadcastJSON(b))
+}
+
+func timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func sendJSON(o walletgate.OutgoingTx) map[string]any {
+	return map[string]any{
+		"id": o.ID, "coin": o.Coin, "account": o.Account, "address": o.Address, "amount": walletgate.FormatSats(o.Amount),
+		"external_id": o.ExternalID, "state": o.State, "broadcast": o.BroadcastID, "txid": o.TxID,
+		"confirmations": o.Confirmations, "created_at": o.CreatedAt.UTC().Format(time.RFC3339Nano), "processed_at": timeOrNil(o.ProcessedAt),
+	}
+}
+
+func broadcastJSON(b walletgate.Broadcast) map[string]any {
+	outs := make(map[string]string, len(b.Outputs))
+	for a, v := range b.Outputs {
+		outs[a] = walletgate.FormatSats(v)
+	}
+	ids := append([]int64{}, b.SendIDs...)
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return map[string]any{
+		"id": b.ID, "coin": b.Coin, "state": b.State(), "txid": b.TxID, "fee": walletgate.FormatSats(b.Fee),
+		"total": walletgate.FormatSats(b.Total()), "outputs": outs, "sends": ids, "network_transaction": b.NetworkTxID,
+		"created_at": b.CreatedAt.UTC().Format(time.RFC3339Nano), "opened_at": timeOrNil(b.OpenedAt), "closed_at": timeOrNil(b.ClosedAt),
+	}
+}
