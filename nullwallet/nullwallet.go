@@ -12,8 +12,11 @@ package nullwallet
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/btcsuite/btcd/address/v2"
@@ -39,19 +42,27 @@ type Config struct {
 	// AddressType is chain.P2WPKH or chain.P2PKH. Default P2WPKH where
 	// the coin has segwit, else P2PKH.
 	AddressType chain.AddressType
+	// FakeSends makes Send answer with a made-up txid and no fee instead
+	// of ENotImplemented (spec §6's test mode), so that a configuration
+	// without a node can run the whole send flow. Nothing is paid.
+	FakeSends bool
 }
 
 // Wallet is the null backend. It is safe for concurrent use.
 type Wallet struct {
-	params  *chain.Params
-	balance int64
-	typ     chain.AddressType
+	params    *chain.Params
+	balance   int64
+	typ       chain.AddressType
+	fakeSends bool
 
 	mu    sync.Mutex
 	count map[string]uint64 // addresses made so far, per label
 }
 
-var _ walletgate.WalletBackend = (*Wallet)(nil)
+var (
+	_ walletgate.WalletBackend = (*Wallet)(nil)
+	_ walletgate.Sender        = (*Wallet)(nil)
+)
 
 // New checks cfg and builds a Wallet.
 func New(cfg Config) (*Wallet, error) {
@@ -59,7 +70,7 @@ func New(cfg Config) (*Wallet, error) {
 	if err != nil {
 		return nil, walletgate.WrapError(walletgate.EInvalid, err, "nullwallet: coin %q network %q", cfg.Coin, cfg.Network)
 	}
-	w := &Wallet{params: p, balance: cfg.Balance, typ: cfg.AddressType, count: make(map[string]uint64)}
+	w := &Wallet{params: p, balance: cfg.Balance, typ: cfg.AddressType, fakeSends: cfg.FakeSends, count: make(map[string]uint64)}
 	switch {
 	case cfg.NoBalance:
 		w.balance = 0
@@ -140,3 +151,33 @@ func (w *Wallet) Balance(ctx context.Context, minConf int) (int64, error) {
 
 // TracksConfirmations is false: there is nothing to poll.
 func (w *Wallet) TracksConfirmations() bool { return false }
+
+// Send is ENotImplemented (the null backend holds no coins), unless
+// Config.FakeSends is set: then the txid is SHA-256 of the label and the
+// recipients in address order, so the same request gets the same txid,
+// and the fee is 0.
+func (w *Wallet) Send(ctx context.Context, recipients map[string]int64, label string) (string, int64, error) {
+	if !w.fakeSends {
+		return "", 0, walletgate.Errorf(walletgate.ENotImplemented, "nullwallet: the null backend cannot send (set fake sends for test mode)")
+	}
+	if err := ctx.Err(); err != nil {
+		return "", 0, err
+	}
+	if len(recipients) == 0 {
+		return "", 0, walletgate.Errorf(walletgate.EInvalid, "nullwallet: send with no recipients")
+	}
+	addrs := make([]string, 0, len(recipients))
+	for a, v := range recipients {
+		if v <= 0 {
+			return "", 0, walletgate.Errorf(walletgate.EInvalid, "nullwallet: send of %d sat to %.80s: amount must be positive", v, a)
+		}
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", label)
+	for _, a := range addrs {
+		fmt.Fprintf(h, "%s %d\n", a, recipients[a])
+	}
+	return hex.EncodeToString(h.Sum(nil)), 0, nil
+}

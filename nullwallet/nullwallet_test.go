@@ -130,3 +130,27 @@ func TestCreateAddressCancelled(t *testing.T) {
 		t.Fatal("CreateAddress with a cancelled context succeeded")
 	}
 }
+
+func TestSend(t *testing.T) {
+	ctx := context.Background()
+	off, _ := New(Config{Coin: "btc", Network: "regtest"})
+	if _, _, err := off.Send(ctx, map[string]int64{"a": 1}, "x"); walletgate.ErrorCode(err) != walletgate.ENotImplemented {
+		t.Fatalf("Send without FakeSends: %v, want ENotImplemented", err)
+	}
+	w, _ := New(Config{Coin: "btc", Network: "regtest", FakeSends: true})
+	to := map[string]int64{"b": 2, "a": 1}
+	txid, fee, err := w.Send(ctx, to, "Outgoing broadcast 1")
+	if err != nil || !walletgate.ValidTxID(txid) || fee != 0 {
+		t.Fatalf("fake Send = %q, %d, %v", txid, fee, err)
+	}
+	again, _, _ := w.Send(ctx, map[string]int64{"a": 1, "b": 2}, "Outgoing broadcast 1")
+	other, _, _ := w.Send(ctx, map[string]int64{"a": 1, "b": 3}, "Outgoing broadcast 1")
+	if again != txid || other == txid {
+		t.Fatalf("txids %s, %s, %s: want the same for the same request only", txid, again, other)
+	}
+	for name, r := range map[string]map[string]int64{"none": {}, "zero": {"a": 0}} {
+		if _, _, err := w.Send(ctx, r, "x"); walletgate.ErrorCode(err) != walletgate.EInvalid {
+			t.Errorf("Send %s: %v, want EInvalid", name, err)
+		}
+	}
+}
