@@ -183,7 +183,25 @@ func (b *Broadcaster) RunOnce(ctx context.Context, coin string) error {
 			errs = append(errs, err)
 		}
 	}
+	b.remindOpen(ctx, coin)
 	return errors.Join(errs...)
+}
+
+// remindOpen logs, every round, the broadcasts still waiting for an
+// operator, so a send left open is not forgotten.
+func (b *Broadcaster) remindOpen(ctx context.Context, coin string) {
+	sctx, cancel := context.WithTimeout(ctx, b.o.StoreTimeout)
+	open, next, err := b.store.ListBroadcasts(sctx, coin, walletgate.BroadcastOpen, walletgate.Page{Limit: 20})
+	cancel()
+	if err != nil || len(open) == 0 {
+		return
+	}
+	ids := make([]int64, 0, len(open))
+	for _, o := range open {
+		ids = append(ids, o.ID)
+	}
+	b.o.Logger.Warn("broadcasts: open broadcasts wait for an operator to resolve (txid found on chain) or release (not on chain)",
+		"coin", coin, "ids", ids, "more", next != 0)
 }
 
 // send opens broadcast id, hands it to the wallet once and closes it.

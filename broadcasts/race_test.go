@@ -137,3 +137,41 @@ func TestNew(t *testing.T) {
 		t.Fatalf("RunOnce on an unknown coin: %v", err)
 	}
 }
+
+// cancelling is a Sender whose payment goes out while the round's context
+// is cancelled (a shutdown during the send).
+type cancelling struct{ cancel context.CancelFunc }
+
+func (c cancelling) Send(ctx context.Context, to map[string]int64, label string) (string, int64, error) {
+	c.cancel()
+	return fmt.Sprintf("%064x", 7), 50, nil
+}
+
+// TestCloseSurvivesCancel: a send that completed is recorded even when
+// the round's context ends meanwhile, so a shutdown never loses a txid.
+func TestCloseSurvivesCancel(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.sqlite"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bg := context.Background()
+	st.AddWatch(bg, walletgate.Watch{Coin: "btc", Address: "in", Account: "alice"})
+	if _, err := st.ApplyTx(bg, "btc", walletgate.WalletTx{TxID: "credit", Confirmations: 3, Details: []walletgate.WalletTxDetail{
+		{Category: walletgate.CategoryReceive, Address: "in", Amount: 10_000}}}, 3, 15, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.QueueSend(bg, walletgate.SendRequest{Coin: "btc", Account: "alice", Address: "to", Amount: 500, ExternalID: "c1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	bc, _ := broadcasts.New(st, map[string]walletgate.Sender{"btc": cancelling{cancel}}, broadcasts.Options{})
+	if err := bc.RunOnce(ctx, "btc"); err != nil {
+		t.Fatalf("RunOnce: %v", err)
+	}
+	o, err := st.OutgoingTx(bg, "btc", "c1")
+	if err != nil || o.State != walletgate.SendBroadcasted || o.TxID != fmt.Sprintf("%064x", 7) {
+		t.Fatalf("send after a cancelled round: %+v, %v; want it recorded as broadcasted", o, err)
+	}
+}
