@@ -275,7 +275,7 @@ func TestSockets(t *testing.T) {
 	if err := (events.Sockets{HandlerName: "ws", Publisher: p}).Deliver(context.Background(), ev, payload(t)); err != nil {
 		t.Fatal(err)
 	}
-	if p.coin != "btc" || p.account != "alice" || string(p.payload) != `{"event_name":"txupdate","data":`+string(payload(t))+`}` {
+	if p.coin != "btc" || p.account != "alice" || string(p.payload) != string(payload(t)) {
 		t.Fatalf("published %s %s %s", p.coin, p.account, p.payload)
 	}
 }

@@ -73,13 +73,10 @@ type Sockets struct {
 // Name implements Handler.
 func (s Sockets) Name() string { return s.HandlerName }
 
-// Deliver implements Handler.
+// Deliver implements Handler. The payload is the bare txupdate object:
+// the socket transports name the event themselves ("txupdate").
 func (s Sockets) Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byte) error {
-	body, err := encodeEnvelope(data)
-	if err != nil {
-		return err
-	}
-	if err := s.Publisher.PublishAccountEvent(ev.Coin, ev.Account, body); err != nil {
+	if err := s.Publisher.PublishAccountEvent(ev.Coin, ev.Account, data); err != nil {
 		return fmt.Errorf("publish %s to %s account %q: %w", ev.EventID, ev.Coin, ev.Account, err)
 	}
 	return nil

@@ -163,7 +163,13 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 // and the plain WebSocket API at /ws (?coin= picks the coin; also
 // /v1/<coin>/ws).
 func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics) (*hub.Hub, error) {
-	h := hub.New(hub.Config{})
+	// Account subscriptions (txupdate push) are opened with the admin
+	// key; without one they are refused as disabled.
+	var accountKey func(coin, account, key string) bool
+	if cfg.Deposits.AdminKey != "" {
+		accountKey = adminKeyCheck(cfg.Deposits.AdminKey)
+	}
+	h := hub.New(hub.Config{AccountKey: accountKey})
 	a.onClose("hub", h)
 	for _, c := range cfg.Coins {
 		if err := h.AddCoin(c.Name, a.coins[c.Name].wallet); err != nil {

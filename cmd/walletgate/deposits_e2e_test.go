@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/walletgate/walletgate"
@@ -156,6 +157,7 @@ coins:
         - {class: cryptoassets.core.backend.rediswalletnotify.RedisWalletNotifyHandler, url: '%s', channel: %s}
 events:
   app: {class: cryptoassets.core.event.http.HTTPEventHandler, url: '%s', timeout: 2s}
+  push: {type: sockets}
 deposits:
   admin_key: %s
   poll_interval: 1s
@@ -183,6 +185,10 @@ deposits:
 		addrs[acct] = w.Address
 	}
 	amounts := map[string]int64{"alice": 1_2345_6789, "bob": 50_000, "carol": 7_0000_0001}
+
+	// alice's app also listens on /ws; the first process serves it until
+	// the restart at 6 confirmations.
+	pushed := subscribeAccount(t, ctx, p, "alice", adminKey)
 
 	// Pay each address from outside the wallet and wait until btcwallet
 	// knows the transaction: bitcoind runs walletnotify only then.
@@ -253,6 +259,11 @@ deposits:
 		case 2:
 			recv.setDown(true)
 		case 6:
+			// Sockets delivery is best effort to whoever is connected:
+			// let alice's socket have 0..5 before its server goes.
+			for pushed.count() < 6 && ctx.Err() == nil {
+				time.Sleep(20 * time.Millisecond)
+			}
 			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
@@ -275,6 +286,24 @@ deposits:
 			}
 			return true
 		})
+	}
+
+	// The socket got alice's events up to the restart, in order, with the
+	// same payload as the HTTP handler.
+	select {
+	case <-pushed.done:
+	case <-ctx.Done():
+		t.Fatal("/ws stayed open after its server stopped")
+	}
+	var pushedConfs []int64
+	for _, ev := range pushed.got {
+		if ev["address"] != addrs["alice"] || ev["coin_name"] != "btc" {
+			t.Errorf("/ws pushed %v, want alice's btc events only", ev)
+		}
+		pushedConfs = append(pushedConfs, int64(ev["confirmations"].(float64)))
+	}
+	if fmt.Sprint(pushedConfs) != "[0 1 2 3 4 5]" {
+		t.Errorf("/ws pushed confirmations %v, want [0 1 2 3 4 5]", pushedConfs)
 	}
 
 	// Every (tx, confirmations) event arrives, each accepted once.
@@ -324,6 +353,66 @@ deposits:
 			t.Errorf("%s's events arrived as confirmations %v, want 0..15 in order", acct, got)
 		}
 	}
+}
+
+// accountSocket collects the txupdate pushes of one /ws connection.
+type accountSocket struct {
+	mu   sync.Mutex
+	got  []map[string]any
+	done chan struct{}
+}
+
+func (a *accountSocket) count() int { a.mu.Lock(); defer a.mu.Unlock(); return len(a.got) }
+
+// subscribeAccount opens /ws, subscribes to account's txupdate events
+// (refused first with a wrong key) and collects them until the connection
+// ends.
+func subscribeAccount(t *testing.T, ctx context.Context, p *proc, account, key string) *accountSocket {
+	t.Helper()
+	conn, _, err := websocket.Dial(ctx, strings.Replace(p.base, "http", "ws", 1)+"/ws?coin=btc", nil)
+	if err != nil {
+		t.Fatalf("dial /ws: %v", err)
+	}
+	call := func(id int, params string) map[string]any {
+		t.Helper()
+		req := fmt.Sprintf(`{"id":%d,"method":"subscribeAccount","params":%s}`, id, params)
+		if err := conn.Write(ctx, websocket.MessageText, []byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("read /ws answer: %v", err)
+		}
+		var m map[string]any
+		json.Unmarshal(data, &m)
+		return m
+	}
+	if m := call(1, `{"account":"`+account+`","key":"wrong-key"}`); m["error"] == nil || !strings.Contains(fmt.Sprint(m["error"]), "401") {
+		t.Fatalf("subscribe with a wrong key answered %v, want a 401 error", m)
+	}
+	if m := call(2, `{"account":"`+account+`","key":"`+key+`"}`); fmt.Sprint(m["result"]) != fmt.Sprint(map[string]any{"subscribed": account}) {
+		t.Fatalf("subscribe answered %v", m)
+	}
+	a := &accountSocket{done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for {
+			_, data, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			var m struct {
+				Event string         `json:"event"`
+				Data  map[string]any `json:"data"`
+			}
+			if json.Unmarshal(data, &m) == nil && m.Event == "txupdate" {
+				a.mu.Lock()
+				a.got = append(a.got, m.Data)
+				a.mu.Unlock()
+			}
+		}
+	}()
+	return a
 }
 
 func mustParams(t *testing.T) *chain.Params {
