@@ -14,11 +14,16 @@ import (
 // The broadcast store lives on Deposits because it shares its balances,
 // network transactions and outbox: one value serves both interfaces.
 //
-// Concurrency: QueueSend, CollectBroadcast, CloseBroadcast,
-// ReleaseBroadcast and ApplyBroadcastTx run SERIALIZABLE and re-run on
-// serialization failures (each re-run re-checks every condition in its own
-// transaction, so none can debit, collect, book or release twice).
-// OpenBroadcast is the exception: it is one conditional UPDATE committed on
+// Concurrency, like ApplyTx: READ COMMITTED with the row that orders the
+// work locked first (FOR UPDATE), re-run only on deadlock. QueueSend locks
+// the account's balance row, so sends of one account queue on it and
+// those of different accounts never wait for or abort each other (under
+// SERIALIZABLE, unrelated sends aborted each other on shared index pages);
+// CollectBroadcast locks the sends it takes and skips those another
+// collector holds; CloseBroadcast and ReleaseBroadcast lock the broadcast
+// row; ApplyBroadcastTx locks the network_txs row. Every re-run re-checks
+// its conditions in its own transaction, so none can debit, collect, book
+// or release twice. OpenBroadcast is one conditional UPDATE committed on
 // its own and never re-run, so a failure or lost reply leaves the
 // broadcast either pending (sent later) or open (left to an operator),
 // never sent twice.
@@ -50,15 +55,36 @@ func scanOutgoing(r pgx.Row) (walletgate.OutgoingTx, error) {
 	return o, nil
 }
 
-// QueueSend implements walletgate.BroadcastStore. Two processes queueing
-// the same external id: one inserts, the other hits the unique index or a
-// serialization failure, re-runs and returns the first send.
+// QueueSend implements walletgate.BroadcastStore. Two requests with one
+// external id and account queue on the account row; the second then sees
+// the first's send. With one external id and different accounts, the
+// second hits the unique index, runs again and finds the first.
 func (d *Deposits) QueueSend(ctx context.Context, r walletgate.SendRequest, now time.Time) (walletgate.OutgoingTx, error) {
 	if err := r.Validate(); err != nil {
 		return walletgate.OutgoingTx{}, err
 	}
 	var out walletgate.OutgoingTx
-	err := d.serializable(ctx, "queue "+r.Coin+" send "+r.ExternalID, func(t pgx.Tx) error {
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		out, err = d.queueSend(ctx, r, now)
+		if pgCode(err) != pgUniqueViolation {
+			break
+		}
+	}
+	if err != nil {
+		return walletgate.OutgoingTx{}, fmt.Errorf("postgres: queue %s send %q: %w", r.Coin, r.ExternalID, err)
+	}
+	return out, nil
+}
+
+func (d *Deposits) queueSend(ctx context.Context, r walletgate.SendRequest, now time.Time) (walletgate.OutgoingTx, error) {
+	var out walletgate.OutgoingTx
+	err := d.rowLocked(ctx, "queue "+r.Coin+" send "+r.ExternalID, func(t pgx.Tx) error {
+		var bal int64
+		err := t.QueryRow(ctx, `SELECT balance FROM deposit_accounts WHERE coin = $1 AND account = $2 FOR UPDATE`, r.Coin, r.Account).Scan(&bal)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("lock account: %w", err)
+		}
 		prev, err := scanOutgoing(t.QueryRow(ctx, outgoingSelect+` WHERE o.coin = $1 AND o.type = 'send' AND o.external_id = $2`, r.Coin, r.ExternalID))
 		switch {
 		case err == nil:
@@ -71,16 +97,14 @@ func (d *Deposits) QueueSend(ctx context.Context, r walletgate.SendRequest, now 
 		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("look up external id: %w", err)
 		}
+		// The conditional debit also holds without the lock: it never
+		// takes a balance below zero.
 		tag, err := t.Exec(ctx, `UPDATE deposit_accounts SET balance = balance - $1 WHERE coin = $2 AND account = $3 AND balance >= $1`,
 			r.Amount, r.Coin, r.Account)
 		if err != nil {
 			return fmt.Errorf("debit account: %w", err)
 		}
 		if tag.RowsAffected() != 1 {
-			var bal int64
-			if err := t.QueryRow(ctx, `SELECT balance FROM deposit_accounts WHERE coin = $1 AND account = $2`, r.Coin, r.Account).Scan(&bal); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("read balance: %w", err)
-			}
 			return walletgate.InsufficientBalance(r.Coin, r.Account, bal, r.Amount)
 		}
 		n := micros(now)
@@ -94,10 +118,7 @@ func (d *Deposits) QueueSend(ctx context.Context, r walletgate.SendRequest, now 
 			Amount: r.Amount, ExternalID: r.ExternalID, State: walletgate.SendPending, Confirmations: -1, CreatedAt: time.UnixMicro(n)}
 		return nil
 	})
-	if err != nil {
-		return walletgate.OutgoingTx{}, fmt.Errorf("postgres: queue %s send %q: %w", r.Coin, r.ExternalID, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // OutgoingTx implements walletgate.BroadcastStore.
@@ -166,17 +187,19 @@ func loadOutputs(ctx context.Context, q querier, b *walletgate.Broadcast) error 
 }
 
 // CollectBroadcast implements walletgate.BroadcastStore in one
-// SERIALIZABLE transaction: of two collectors picking the same sends, one
-// commits and the other re-runs and finds them gone.
+// transaction: it locks the sends it takes (FOR UPDATE SKIP LOCKED), so
+// concurrent collectors take disjoint sets, and the broadcast and its
+// attachments commit together or not at all.
 func (d *Deposits) CollectBroadcast(ctx context.Context, coin string, maxSends int, now time.Time) (walletgate.Broadcast, bool, error) {
 	if coin == "" || maxSends <= 0 {
 		return walletgate.Broadcast{}, false, walletgate.Errorf(walletgate.EInvalid, "collect broadcast: coin %q must be set and max sends %d positive", coin, maxSends)
 	}
 	var b walletgate.Broadcast
 	var ok bool
-	err := d.serializable(ctx, "collect "+coin+" broadcast", func(t pgx.Tx) error {
+	err := d.rowLocked(ctx, "collect "+coin+" broadcast", func(t pgx.Tx) error {
 		b, ok = walletgate.Broadcast{}, false
-		rows, err := t.Query(ctx, `SELECT id FROM outgoing_txs WHERE coin = $1 AND type = 'send' AND broadcast_id IS NULL ORDER BY id LIMIT $2`, coin, maxSends)
+		rows, err := t.Query(ctx, `SELECT id FROM outgoing_txs WHERE coin = $1 AND type = 'send' AND broadcast_id IS NULL
+			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, coin, maxSends)
 		if err != nil {
 			return fmt.Errorf("find pending sends: %w", err)
 		}
@@ -197,8 +220,8 @@ func (d *Deposits) CollectBroadcast(ctx context.Context, coin string, maxSends i
 			return fmt.Errorf("attach sends: %w", err)
 		}
 		if tag.RowsAffected() != int64(len(ids)) {
-			// Cannot happen under SERIALIZABLE; refuse rather than
-			// commit a partial batch.
+			// Cannot happen while the rows are locked; refuse rather
+			// than commit a partial batch.
 			return fmt.Errorf("attach sends: %d of %d attached", tag.RowsAffected(), len(ids))
 		}
 		b, err = loadBroadcast(ctx, t, coin, id)
@@ -281,16 +304,19 @@ func (d *Deposits) OpenBroadcast(ctx context.Context, coin string, id int64, now
 	return b, nil
 }
 
-// CloseBroadcast implements walletgate.BroadcastStore. It is re-run on
-// serialization failures: each run re-reads closed_at first, so a re-run
-// after a commit whose reply was lost returns the closed broadcast, and
-// the fee is booked once.
+// CloseBroadcast implements walletgate.BroadcastStore. It locks the
+// broadcast row first and re-reads closed_at under the lock, so of two
+// closers one books the fee and the other sees it closed. It is re-run
+// only on deadlock, with the same re-check; it never sends anything.
 func (d *Deposits) CloseBroadcast(ctx context.Context, coin string, id int64, txid string, fee int64, now time.Time) (walletgate.Broadcast, error) {
 	if err := walletgate.ValidateClose(coin, id, txid, fee); err != nil {
 		return walletgate.Broadcast{}, err
 	}
 	var b walletgate.Broadcast
-	err := d.serializable(ctx, fmt.Sprintf("close %s broadcast %d", coin, id), func(t pgx.Tx) error {
+	err := d.rowLocked(ctx, fmt.Sprintf("close %s broadcast %d", coin, id), func(t pgx.Tx) error {
+		if err := lockBroadcast(ctx, t, coin, id); err != nil {
+			return err
+		}
 		var err error
 		b, err = loadBroadcast(ctx, t, coin, id)
 		if err != nil {
@@ -306,26 +332,27 @@ func (d *Deposits) CloseBroadcast(ctx context.Context, coin string, id int64, tx
 			return walletgate.Errorf(walletgate.EInternal, "%s broadcast %d has no sends", coin, id)
 		}
 		n := micros(now)
+		if _, err := t.Exec(ctx, `INSERT INTO network_txs (coin, type, txid, confirmations, created_at, updated_at)
+			VALUES ($1, 'broadcast', $2, -1, $3, $3) ON CONFLICT (coin, type, txid) DO NOTHING`, coin, txid, n); err != nil {
+			return fmt.Errorf("insert network tx: %w", err)
+		}
 		var ntxID int64
-		err = t.QueryRow(ctx, `SELECT id FROM network_txs WHERE coin = $1 AND type = 'broadcast' AND txid = $2`, coin, txid).Scan(&ntxID)
-		switch {
-		case err == nil:
-			var other int64
-			if err := t.QueryRow(ctx, `SELECT id FROM broadcasts WHERE ntx_id = $1`, ntxID).Scan(&other); err == nil {
-				return walletgate.Errorf(walletgate.EConflict, "txid %s is already recorded for %s broadcast %d", txid, coin, other)
-			} else if !errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("look up broadcast of %s: %w", txid, err)
-			}
-		case errors.Is(err, pgx.ErrNoRows):
-			if err := t.QueryRow(ctx, `INSERT INTO network_txs (coin, type, txid, confirmations, created_at, updated_at)
-				VALUES ($1, 'broadcast', $2, -1, $3, $3) RETURNING id`, coin, txid, n).Scan(&ntxID); err != nil {
-				return fmt.Errorf("insert network tx: %w", err)
-			}
-		default:
+		if err := t.QueryRow(ctx, `SELECT id FROM network_txs WHERE coin = $1 AND type = 'broadcast' AND txid = $2`, coin, txid).Scan(&ntxID); err != nil {
 			return fmt.Errorf("look up network tx %s: %w", txid, err)
 		}
+		var other int64
+		if err := t.QueryRow(ctx, `SELECT id FROM broadcasts WHERE ntx_id = $1`, ntxID).Scan(&other); err == nil {
+			return txidTaken(coin, txid, other)
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("look up broadcast of %s: %w", txid, err)
+		}
+		// A concurrent close of another broadcast with this txid is
+		// stopped by the unique index on ntx_id.
 		if _, err := t.Exec(ctx, `UPDATE broadcasts SET txid = $1, fee = $2, ntx_id = $3, closed_at = $4, opened_at = COALESCE(opened_at, $4)
 			WHERE id = $5 AND closed_at IS NULL`, txid, fee, ntxID, n, id); err != nil {
+			if pgCode(err) == pgUniqueViolation {
+				return txidTaken(coin, txid, 0)
+			}
 			return fmt.Errorf("close: %w", err)
 		}
 		if _, err := t.Exec(ctx, `UPDATE outgoing_txs SET state = 'broadcasted', processed_at = $1, updated_at = $1
@@ -352,10 +379,34 @@ func (d *Deposits) CloseBroadcast(ctx context.Context, coin string, id int64, tx
 	return b, nil
 }
 
-// ReleaseBroadcast implements walletgate.BroadcastStore.
+func txidTaken(coin, txid string, other int64) error {
+	if other == 0 {
+		return walletgate.Errorf(walletgate.EConflict, "txid %s is already recorded for another %s broadcast", txid, coin)
+	}
+	return walletgate.Errorf(walletgate.EConflict, "txid %s is already recorded for %s broadcast %d", txid, coin, other)
+}
+
+// lockBroadcast takes the row lock that orders closing and releasing.
+func lockBroadcast(ctx context.Context, t pgx.Tx, coin string, id int64) error {
+	var x int64
+	err := t.QueryRow(ctx, `SELECT id FROM broadcasts WHERE id = $1 AND coin = $2 FOR UPDATE`, id, coin).Scan(&x)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return walletgate.Errorf(walletgate.ENotFound, "%s broadcast %d does not exist", coin, id)
+	}
+	if err != nil {
+		return fmt.Errorf("lock broadcast %d: %w", id, err)
+	}
+	return nil
+}
+
+// ReleaseBroadcast implements walletgate.BroadcastStore under the
+// broadcast's row lock.
 func (d *Deposits) ReleaseBroadcast(ctx context.Context, coin string, id int64, openedBefore time.Time) (walletgate.Broadcast, error) {
 	var b walletgate.Broadcast
-	err := d.serializable(ctx, fmt.Sprintf("release %s broadcast %d", coin, id), func(t pgx.Tx) error {
+	err := d.rowLocked(ctx, fmt.Sprintf("release %s broadcast %d", coin, id), func(t pgx.Tx) error {
+		if err := lockBroadcast(ctx, t, coin, id); err != nil {
+			return err
+		}
 		var err error
 		b, err = loadBroadcast(ctx, t, coin, id)
 		if err != nil {
@@ -380,18 +431,19 @@ func (d *Deposits) ReleaseBroadcast(ctx context.Context, coin string, id int64, 
 	return b, nil
 }
 
-// ApplyBroadcastTx implements walletgate.BroadcastStore in one
-// SERIALIZABLE transaction, like ApplyTx.
+// ApplyBroadcastTx implements walletgate.BroadcastStore like ApplyTx: the
+// network_txs row is locked first, so appliers of one txid queue on it and
+// the second finds the count unchanged.
 func (d *Deposits) ApplyBroadcastTx(ctx context.Context, coin string, tx walletgate.WalletTx, maxConf int64, now time.Time) ([]walletgate.TxUpdate, error) {
 	if err := walletgate.ValidateApplyTx(coin, tx, 1, maxConf); err != nil {
 		return nil, err
 	}
 	var events []walletgate.TxUpdate
-	err := d.serializable(ctx, "apply "+coin+" broadcast tx "+tx.TxID, func(t pgx.Tx) error {
+	err := d.rowLocked(ctx, "apply "+coin+" broadcast tx "+tx.TxID, func(t pgx.Tx) error {
 		events = nil
 		var ntxID, conf, bid int64
 		err := t.QueryRow(ctx, `SELECT n.id, n.confirmations, COALESCE(b.id, 0) FROM network_txs n LEFT JOIN broadcasts b ON b.ntx_id = n.id
-			WHERE n.coin = $1 AND n.type = 'broadcast' AND n.txid = $2`, coin, tx.TxID).Scan(&ntxID, &conf, &bid)
+			WHERE n.coin = $1 AND n.type = 'broadcast' AND n.txid = $2 FOR UPDATE OF n`, coin, tx.TxID).Scan(&ntxID, &conf, &bid)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return walletgate.Errorf(walletgate.ENotFound, "broadcast transaction %s of %s is not tracked", tx.TxID, coin)
 		}
