@@ -12,11 +12,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/blockio"
+	"github.com/walletgate/walletgate/broadcasts"
 	"github.com/walletgate/walletgate/config"
 	"github.com/walletgate/walletgate/depositapi"
 	"github.com/walletgate/walletgate/deposits"
@@ -35,6 +37,9 @@ type depositApp struct {
 	trackers map[string]*deposits.Tracker
 	wallets  map[string]walletgate.WalletBackend
 	workers  []*events.Worker
+	// broadcaster sends queued withdrawals of the coins whose wallet can
+	// send; nil when none can.
+	broadcaster *broadcasts.Broadcaster
 	// blocks asks a coin's tracker to poll now; the chain backend's block
 	// events send here so confirmations advance without waiting for the
 	// poll period.
@@ -199,10 +204,14 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 	if err := wireIntakes(a, cfg, coins, d, d.wallets, log); err != nil {
 		return nil, err
 	}
-	if err := wireStatus(a, cfg, coins, d, store, log); err != nil {
+	bstore, senders, err := wireBroadcasts(a, cfg, d, store, dlog)
+	if err != nil {
 		return nil, err
 	}
 
+	if err := wireStatus(a, cfg, coins, d, store, log); err != nil {
+		return nil, err
+	}
 	if cfg.Deposits.AdminKey == "" {
 		dlog.Warn("deposit API not mounted: set deposits.admin_key or WALLETGATE_ADMIN_KEY to register addresses over HTTP")
 		return d, nil
@@ -217,6 +226,9 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 		Creator:  d,
 		Networks: networks,
 		Timeout:  cfg.Deposits.FetchTimeout.D(),
+		// Sends are refused for coins whose wallet cannot send (block.io
+		// withdrawals are not built), instead of queueing forever.
+		Broadcasts: sendableStore{bstore, senders},
 	})
 	if err != nil {
 		return nil, err
@@ -232,7 +244,7 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 
 // depositRoutes are the deposit API's paths under /v1/<coin>; a trailing
 // slash covers the subtree.
-var depositRoutes = []string{"/watch", "/address", "/deposits"}
+var depositRoutes = []string{"/watch", "/address", "/deposits", "/accounts/", "/send", "/broadcasts", "/broadcasts/"}
 
 // buildWallet makes the wallet backend of a coin that tracks deposits.
 func buildWallet(c config.Coin) (walletgate.WalletBackend, error) {
@@ -265,7 +277,8 @@ func buildWallet(c config.Coin) (walletgate.WalletBackend, error) {
 		}
 		return blockio.New(blockio.Config{APIKey: b.APIKey, PIN: b.PIN, Network: network, BaseURL: b.URL, Timeout: b.Timeout.D()})
 	case config.BackendNull:
-		return nullwallet.New(nullwallet.Config{Coin: c.Name, Network: c.Network})
+		// A dry run: sends "succeed" with a deterministic fake txid.
+		return nullwallet.New(nullwallet.Config{Coin: c.Name, Network: c.Network, FakeSends: true})
 	}
 	return nil, fmt.Errorf("backend type %s has no wallet", b.Type)
 }
@@ -408,6 +421,9 @@ func wireStatus(a *app, cfg *config.Config, coins []config.Coin, d *depositApp, 
 	var sources []status.Source
 	for _, c := range coins {
 		ws := status.WalletSource{Coin: c.Name, Wallet: d.wallets[c.Name], Notifies: d.trackers[c.Name]}
+		if d.broadcaster != nil {
+			ws.Broadcasts = d.broadcaster
+		}
 		sources = append(sources, ws)
 	}
 	srv, err := status.New(status.Config{
@@ -430,4 +446,50 @@ func maxConfirmations(coins []config.Coin) int64 {
 		m = max(m, c.MaxConfirmations)
 	}
 	return m
+}
+
+// wireBroadcasts starts the broadcaster for the coins whose wallet can
+// send (spec §9.2): queued sends are batched into one transaction per coin
+// every broadcast period. It returns the store's send side and the coins
+// that can send.
+func wireBroadcasts(a *app, cfg *config.Config, d *depositApp, store walletgate.DepositStore, log *slog.Logger) (walletgate.BroadcastStore, map[string]bool, error) {
+	bstore, ok := store.(walletgate.BroadcastStore)
+	if !ok {
+		return nil, nil, fmt.Errorf("the deposit store %T cannot queue sends", store)
+	}
+	senders := map[string]walletgate.Sender{}
+	can := map[string]bool{}
+	for coin, wb := range d.wallets {
+		if s, ok := wb.(walletgate.Sender); ok {
+			senders[coin] = s
+			can[coin] = true
+		}
+	}
+	if len(senders) == 0 {
+		return bstore, can, nil
+	}
+	b, err := broadcasts.New(bstore, senders, broadcasts.Options{
+		Period: cfg.Deposits.BroadcastPeriod.D(),
+		Logger: log.With("part", "broadcasts"),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("broadcasts: %w", err)
+	}
+	d.broadcaster = b
+	a.critical = append(a.critical, task{"broadcaster", b.Run})
+	return bstore, can, nil
+}
+
+// sendableStore refuses to queue sends for coins whose wallet cannot send.
+type sendableStore struct {
+	walletgate.BroadcastStore
+	can map[string]bool
+}
+
+// QueueSend implements walletgate.BroadcastStore.
+func (s sendableStore) QueueSend(ctx context.Context, r walletgate.SendRequest, now time.Time) (walletgate.OutgoingTx, error) {
+	if !s.can[r.Coin] {
+		return walletgate.OutgoingTx{}, walletgate.Errorf(walletgate.ENotImplemented, "coin %s: its wallet backend cannot send (sends need a node wallet)", r.Coin)
+	}
+	return s.BroadcastStore.QueueSend(ctx, r, now)
 }
