@@ -120,7 +120,10 @@ type DepositStore interface {
 	// updates every deposit to a watched address, credits each once when
 	// it reaches creditAt confirmations, and appends the resulting events
 	// to the outbox of every registered handler before committing. It
-	// returns those events.
+	// returns those events. now is when the wallet was asked for tx: a
+	// view older than the one already applied is stale and ignored, so a
+	// slow fetch racing a newer one (two intakes, two instances) cannot
+	// move confirmations back and repeat events.
 	ApplyTx(ctx context.Context, coin string, tx WalletTx, creditAt, maxConf int64, now time.Time) ([]TxUpdate, error)
 	// NetworkTx returns the tracked transaction (coin, typ, txid), or
 	// ENotFound.

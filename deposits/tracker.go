@@ -169,6 +169,10 @@ func (t *Tracker) WalletNotify(ctx context.Context, coin, txid string) error {
 
 // update fetches txid and applies it as a deposit.
 func (t *Tracker) update(ctx context.Context, coin string, b walletgate.WalletBackend, txid string) error {
+	// The store orders views by when the wallet was asked, so a slow fetch
+	// cannot overwrite a newer one applied meanwhile (by another intake or
+	// another instance) and re-send events for counts already passed.
+	asked := t.o.Now()
 	fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
 	tx, err := b.Transaction(fctx, txid)
 	cancel()
@@ -178,11 +182,11 @@ func (t *Tracker) update(ctx context.Context, coin string, b walletgate.WalletBa
 	if tx.TxID != txid {
 		return walletgate.Errorf(walletgate.EBackend, "deposits: %s wallet answered tx %q for %s", coin, tx.TxID, txid)
 	}
-	return t.apply(ctx, coin, tx)
+	return t.apply(ctx, coin, tx, asked)
 }
 
-func (t *Tracker) apply(ctx context.Context, coin string, tx walletgate.WalletTx) error {
-	events, err := t.store.ApplyTx(ctx, coin, tx, t.o.CreditAt, t.o.MaxConfirmations, t.o.Now())
+func (t *Tracker) apply(ctx context.Context, coin string, tx walletgate.WalletTx, asked time.Time) error {
+	events, err := t.store.ApplyTx(ctx, coin, tx, t.o.CreditAt, t.o.MaxConfirmations, asked)
 	if err != nil {
 		return fmt.Errorf("deposits: apply %s tx %s: %w", coin, tx.TxID, err)
 	}
@@ -202,6 +206,7 @@ func (t *Tracker) BlockNotify(ctx context.Context, coin, blockHash string) error
 // (gettransaction answers for sends too) and applies its confirmations,
 // queueing one txupdate per send of the broadcast.
 func (t *Tracker) updateBroadcast(ctx context.Context, coin string, b walletgate.WalletBackend, txid string) error {
+	asked := t.o.Now() // see update
 	fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
 	tx, err := b.Transaction(fctx, txid)
 	cancel()
@@ -211,7 +216,7 @@ func (t *Tracker) updateBroadcast(ctx context.Context, coin string, b walletgate
 	if tx.TxID != txid {
 		return walletgate.Errorf(walletgate.EBackend, "deposits: %s wallet answered tx %q for %s", coin, tx.TxID, txid)
 	}
-	events, err := t.o.Broadcasts.ApplyBroadcastTx(ctx, coin, tx, t.o.MaxConfirmations, t.o.Now())
+	events, err := t.o.Broadcasts.ApplyBroadcastTx(ctx, coin, tx, t.o.MaxConfirmations, asked)
 	if err != nil {
 		return fmt.Errorf("deposits: apply %s broadcast tx %s: %w", coin, txid, err)
 	}

@@ -441,17 +441,17 @@ func (d *Deposits) ApplyBroadcastTx(ctx context.Context, coin string, tx walletg
 	var events []walletgate.TxUpdate
 	err := d.rowLocked(ctx, "apply "+coin+" broadcast tx "+tx.TxID, func(t pgx.Tx) error {
 		events = nil
-		var ntxID, conf, bid int64
-		err := t.QueryRow(ctx, `SELECT n.id, n.confirmations, COALESCE(b.id, 0) FROM network_txs n LEFT JOIN broadcasts b ON b.ntx_id = n.id
-			WHERE n.coin = $1 AND n.type = 'broadcast' AND n.txid = $2 FOR UPDATE OF n`, coin, tx.TxID).Scan(&ntxID, &conf, &bid)
+		var ntxID, conf, bid, seen int64
+		err := t.QueryRow(ctx, `SELECT n.id, n.confirmations, COALESCE(b.id, 0), n.updated_at FROM network_txs n LEFT JOIN broadcasts b ON b.ntx_id = n.id
+			WHERE n.coin = $1 AND n.type = 'broadcast' AND n.txid = $2 FOR UPDATE OF n`, coin, tx.TxID).Scan(&ntxID, &conf, &bid, &seen)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return walletgate.Errorf(walletgate.ENotFound, "broadcast transaction %s of %s is not tracked", tx.TxID, coin)
 		}
 		if err != nil {
 			return fmt.Errorf("look up network tx: %w", err)
 		}
-		if conf == tx.Confirmations || conf >= maxConf {
-			return nil
+		if conf == tx.Confirmations || conf >= maxConf || seen > micros(now) {
+			return nil // unchanged, final, or a stale view
 		}
 		n := micros(now)
 		if _, err := t.Exec(ctx, `UPDATE network_txs SET confirmations = $1, updated_at = $2 WHERE id = $3`, tx.Confirmations, n, ntxID); err != nil {

@@ -72,13 +72,13 @@ func applyTx(ctx context.Context, t pgx.Tx, coin string, tx walletgate.WalletTx,
 		VALUES ($1, 'deposit', $2, $3, $4, $4) ON CONFLICT (coin, type, txid) DO NOTHING`, coin, tx.TxID, unseenConfirmations, now); err != nil {
 		return nil, fmt.Errorf("insert network tx: %w", err)
 	}
-	var ntxID, conf int64
-	if err := t.QueryRow(ctx, `SELECT id, confirmations FROM network_txs WHERE coin = $1 AND type = 'deposit' AND txid = $2 FOR UPDATE`,
-		coin, tx.TxID).Scan(&ntxID, &conf); err != nil {
+	var ntxID, conf, seen int64
+	if err := t.QueryRow(ctx, `SELECT id, confirmations, updated_at FROM network_txs WHERE coin = $1 AND type = 'deposit' AND txid = $2 FOR UPDATE`,
+		coin, tx.TxID).Scan(&ntxID, &conf, &seen); err != nil {
 		return nil, fmt.Errorf("lock network tx: %w", err)
 	}
-	if conf == tx.Confirmations || conf >= maxConf {
-		return nil, nil
+	if conf != unseenConfirmations && (conf == tx.Confirmations || conf >= maxConf || seen > now) {
+		return nil, nil // unchanged, final, or a stale view (walletgate.DepositStore.ApplyTx)
 	}
 	if _, err := t.Exec(ctx, `UPDATE network_txs SET confirmations = $1, updated_at = $2 WHERE id = $3`, tx.Confirmations, now, ntxID); err != nil {
 		return nil, fmt.Errorf("update network tx: %w", err)

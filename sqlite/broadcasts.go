@@ -406,17 +406,17 @@ func (s *Store) ApplyBroadcastTx(ctx context.Context, coin string, tx walletgate
 	var events []walletgate.TxUpdate
 	err := s.write(ctx, func(x *wtx) error {
 		events = nil
-		var ntxID, conf, bid int64
-		err := x.queryRow(`SELECT n.id, n.confirmations, COALESCE(b.id, 0) FROM network_txs n LEFT JOIN broadcasts b ON b.ntx_id = n.id
-			WHERE n.coin = ? AND n.type = 'broadcast' AND n.txid = ?`, coin, tx.TxID).Scan(&ntxID, &conf, &bid)
+		var ntxID, conf, bid, seen int64
+		err := x.queryRow(`SELECT n.id, n.confirmations, COALESCE(b.id, 0), n.updated_at FROM network_txs n LEFT JOIN broadcasts b ON b.ntx_id = n.id
+			WHERE n.coin = ? AND n.type = 'broadcast' AND n.txid = ?`, coin, tx.TxID).Scan(&ntxID, &conf, &bid, &seen)
 		if errors.Is(err, sql.ErrNoRows) {
 			return walletgate.Errorf(walletgate.ENotFound, "broadcast transaction %s of %s is not tracked", tx.TxID, coin)
 		}
 		if err != nil {
 			return fmt.Errorf("look up network tx: %w", err)
 		}
-		if conf == tx.Confirmations || conf >= maxConf {
-			return nil
+		if conf == tx.Confirmations || conf >= maxConf || seen > micros(now) {
+			return nil // unchanged, final, or a stale view
 		}
 		n := micros(now)
 		if _, err := x.exec(`UPDATE network_txs SET confirmations = ?, updated_at = ? WHERE id = ?`, tx.Confirmations, n, ntxID); err != nil {

@@ -198,13 +198,13 @@ func (s *Store) ApplyTx(ctx context.Context, coin string, tx walletgate.WalletTx
 }
 
 func applyTx(x *wtx, coin string, tx walletgate.WalletTx, creditAt, maxConf, now int64) ([]walletgate.TxUpdate, error) {
-	var ntxID, conf int64
-	err := x.queryRow(`SELECT id, confirmations FROM network_txs WHERE coin = ? AND type = 'deposit' AND txid = ?`,
-		coin, tx.TxID).Scan(&ntxID, &conf)
+	var ntxID, conf, seen int64
+	err := x.queryRow(`SELECT id, confirmations, updated_at FROM network_txs WHERE coin = ? AND type = 'deposit' AND txid = ?`,
+		coin, tx.TxID).Scan(&ntxID, &conf, &seen)
 	switch {
 	case err == nil:
-		if conf == tx.Confirmations || conf >= maxConf {
-			return nil, nil
+		if conf == tx.Confirmations || conf >= maxConf || seen > now {
+			return nil, nil // unchanged, final, or a stale view (walletgate.DepositStore.ApplyTx)
 		}
 		if _, err := x.exec(`UPDATE network_txs SET confirmations = ?, updated_at = ? WHERE id = ?`, tx.Confirmations, now, ntxID); err != nil {
 			return nil, fmt.Errorf("update network tx: %w", err)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ func RunDepositStore(t *testing.T, open func(t *testing.T) walletgate.DepositSto
 	t.Run("OutboxOrder", func(t *testing.T) { testOutboxOrder(t, s) })
 	t.Run("OutboxLease", func(t *testing.T) { testOutboxLease(t, s) })
 	t.Run("ApplyTxRace", func(t *testing.T) { testApplyTxRace(t, s, s) })
+	t.Run("StaleView", func(t *testing.T) { testStaleView(t, s) })
 }
 
 // RunSharedDeposits races two stores on one database (two processes):
@@ -457,6 +459,44 @@ func testClaimRace(t *testing.T, a, b walletgate.DepositStore) {
 	for id, n := range got {
 		if n != 1 {
 			t.Fatalf("row %d claimed %d times under one lease", id, n)
+		}
+	}
+}
+
+// testStaleView: a wallet view asked for before the one already applied
+// (a slow fetch overtaken by another intake or instance) is ignored, so
+// confirmations never step back and no event repeats; a newer view with
+// fewer confirmations (a reorg) still applies.
+func testStaleView(t *testing.T, s walletgate.DepositStore) {
+	ctx := ctxT(t)
+	watch(t, s, "stale", "stale-addr", "acct")
+	tx := func(conf int64) walletgate.WalletTx {
+		return walletgate.WalletTx{TxID: strings.Repeat("5", 64), Confirmations: conf, Details: []walletgate.WalletTxDetail{recv("stale-addr", 1000)}}
+	}
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	steps := []struct {
+		conf   int64
+		asked  time.Time
+		events int
+		want   int64 // stored confirmations after the step
+	}{
+		{0, at(1), 1, 0},
+		{5, at(10), 1, 5},
+		{4, at(9), 0, 5},  // asked before the view at 10: stale
+		{5, at(11), 0, 5}, // unchanged
+		{3, at(12), 1, 3}, // a reorg seen later: applies
+	}
+	for i, st := range steps {
+		ev, err := s.ApplyTx(ctx, "stale", tx(st.conf), 3, 15, st.asked)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		n, err := s.NetworkTx(ctx, "stale", walletgate.TxTypeDeposit, strings.Repeat("5", 64))
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if len(ev) != st.events || n.Confirmations != st.want {
+			t.Errorf("step %d (conf %d asked %v): %d events, stored %d; want %d events, stored %d", i, st.conf, st.asked, len(ev), n.Confirmations, st.events, st.want)
 		}
 	}
 }
