@@ -141,8 +141,7 @@ func TestDepositsEndToEnd(t *testing.T) {
 	channel := fmt.Sprintf("walletgate_e2e_%d", time.Now().UnixNano())
 	ru, _ := url.Parse(redisURL)
 	adminKey := "e2e-admin-key-0123456789"
-	yml := filepath.Join(dir, "walletgate.yaml")
-	os.WriteFile(yml, []byte(fmt.Sprintf(`
+	yml := writeYAML(t, dir, fmt.Sprintf(`
 coins:
   btc:
     network: regtest
@@ -162,7 +161,7 @@ deposits:
   admin_key: %s
   poll_interval: 1s
   outbox: {poll: 200ms}
-`, node.RPCURL(), rw.RPCURL(), notifyPort, pipe, ru.String(), channel, recvURL, adminKey)), 0o600)
+`, node.RPCURL(), rw.RPCURL(), notifyPort, pipe, ru.String(), channel, recvURL, adminKey))
 
 	bin := buildBinary(t)
 	port := freePort(t)
@@ -174,15 +173,7 @@ deposits:
 	accounts := []string{"alice", "bob", "carol"}
 	addrs := map[string]string{}
 	for _, acct := range accounts {
-		code, body := do(t, "POST", p.base+"/v1/btc/address", adminKey, "application/json", []byte(`{"account":"`+acct+`"}`))
-		if code != 200 && code != 201 {
-			t.Fatalf("create address for %s: %d %s\n%s", acct, code, body, p.logs.String())
-		}
-		var w struct {
-			Address string `json:"address"`
-		}
-		json.Unmarshal(body, &w)
-		addrs[acct] = w.Address
+		addrs[acct] = newWalletAddress(t, p, adminKey, acct)
 	}
 	amounts := map[string]int64{"alice": 1_2345_6789, "bob": 50_000, "carol": 7_0000_0001}
 
@@ -192,34 +183,14 @@ deposits:
 
 	// Pay each address from outside the wallet and wait until btcwallet
 	// knows the transaction: bitcoind runs walletnotify only then.
-	p2 := mustParams(t)
 	txids := map[string]string{}
 	for _, acct := range accounts {
-		a, err := p2.Decode(addrs[acct])
-		if err != nil {
-			t.Fatalf("wallet address %q: %v", addrs[acct], err)
-		}
-		op, err := node.Fund(ctx, a.Script, amounts[acct])
-		if err != nil {
-			t.Fatal(err)
-		}
-		txids[acct] = op.TxID
-		for {
-			if _, err := rw.Call(ctx, "gettransaction", op.TxID); err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("btcwallet never saw %s", op.TxID)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		txids[acct] = payWallet(t, ctx, node, rw, addrs[acct], amounts[acct])
 	}
 
 	// alice through HTTP: 200 only after the commit, so the deposit is
 	// listed as soon as the reply arrives.
-	form := url.Values{"txid": {txids["alice"]}}.Encode()
-	code, body := do(t, "POST", fmt.Sprintf("http://127.0.0.1:%d/", notifyPort), "", "application/x-www-form-urlencoded", []byte(form))
-	if code != 200 {
+	if code, body := postWalletNotify(t, notifyPort, txids["alice"]); code != 200 {
 		t.Fatalf("HTTP walletnotify = %d %s\n%s", code, body, p.logs.String())
 	}
 	if rows := listDeposits(t, p.base, adminKey); len(rows) != 1 || rows[0].TxID != txids["alice"] || rows[0].Confirmations != 0 {
@@ -413,6 +384,60 @@ func subscribeAccount(t *testing.T, ctx context.Context, p *proc, account, key s
 		}
 	}()
 	return a
+}
+
+// newWalletAddress asks walletgate for a deposit address of account.
+func newWalletAddress(t *testing.T, p *proc, key, account string) string {
+	t.Helper()
+	code, body := do(t, "POST", p.base+"/v1/btc/address", key, "application/json", []byte(`{"account":"`+account+`"}`))
+	if code != 200 {
+		t.Fatalf("create address for %s: %d %s\n%s", account, code, body, p.logs.String())
+	}
+	var w struct {
+		Address string `json:"address"`
+	}
+	json.Unmarshal(body, &w)
+	return w.Address
+}
+
+// payWallet pays sats to the wallet's addr from outside the wallet and
+// waits until btcwallet knows the transaction: bitcoind runs walletnotify
+// only then.
+func payWallet(t *testing.T, ctx context.Context, node *regtest.Node, rw *regtest.Wallet, addr string, sats int64) string {
+	t.Helper()
+	a, err := mustParams(t).Decode(addr)
+	if err != nil {
+		t.Fatalf("wallet address %q: %v", addr, err)
+	}
+	op, err := node.Fund(ctx, a.Script, sats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := rw.Call(ctx, "gettransaction", op.TxID); err == nil {
+			return op.TxID
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("btcwallet never saw %s", op.TxID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// postWalletNotify does what walletnotify=curl --data "txid=%s" does.
+func postWalletNotify(t *testing.T, port int, txid string) (int, []byte) {
+	t.Helper()
+	return do(t, "POST", fmt.Sprintf("http://127.0.0.1:%d/", port), "", "application/x-www-form-urlencoded", []byte(url.Values{"txid": {txid}}.Encode()))
+}
+
+// writeYAML writes a walletgate config file into dir.
+func writeYAML(t *testing.T, dir, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, "walletgate.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func mustParams(t *testing.T) *chain.Params {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +23,7 @@ func TestServeDepositOnlyBackends(t *testing.T) {
 	dir := t.TempDir()
 	np, sp := freePort(t), freePort(t)
 	key := "serve-admin-key-0123456789"
-	yml := filepath.Join(dir, "walletgate.yaml")
-	os.WriteFile(yml, []byte(fmt.Sprintf(`
+	yml := writeYAML(t, dir, fmt.Sprintf(`
 coins:
   btc:
     network: regtest
@@ -43,7 +41,7 @@ events:
   log: {class: cryptoassets.core.event.python.InProcessEventHandler, callback: walletgate.log}
 deposits: {admin_key: %s}
 status_server: {ip: 127.0.0.1, port: %d}
-`, np, bio.URL, key, sp)), 0o600)
+`, np, bio.URL, key, sp))
 	p := startProc(t, buildBinary(t), dir, freePort(t), "WALLETGATE_CONFIG="+yml)
 
 	tests := []struct {
@@ -84,8 +82,7 @@ status_server: {ip: 127.0.0.1, port: %d}
 	if code, _ := do(t, "GET", status+"/error", "", "", nil); code != 500 {
 		t.Errorf("status /error = %d, want 500", code)
 	}
-	form := url.Values{"txid": {strings.Repeat("ab", 32)}}.Encode()
-	code, body = do(t, "POST", fmt.Sprintf("http://127.0.0.1:%d/", np), "", "application/x-www-form-urlencoded", []byte(form))
+	code, body = postWalletNotify(t, np, strings.Repeat("ab", 32))
 	if code != 500 || !strings.Contains(string(body), "the null backend has none") {
 		t.Errorf("walletnotify of an unknown tx = %d %s, want 500 with the wallet's message", code, body)
 	}

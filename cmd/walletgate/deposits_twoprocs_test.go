@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -43,8 +40,7 @@ func TestTwoProcessesNeverCreditTwice(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		dir := t.TempDir()
 		np := freePort(t)
-		yml := filepath.Join(dir, "walletgate.yaml")
-		os.WriteFile(yml, []byte(fmt.Sprintf(`
+		yml := writeYAML(t, dir, fmt.Sprintf(`
 database: {url: '%s'}
 coins:
   btc:
@@ -61,37 +57,13 @@ deposits:
   admin_key: %s
   poll_interval: 300ms
   outbox: {poll: 100ms}
-`, db, node.RPCURL(), rw.RPCURL(), np, recvURL, adminKey)), 0o600)
+`, db, node.RPCURL(), rw.RPCURL(), np, recvURL, adminKey))
 		procs = append(procs, instance{startProc(t, bin, dir, freePort(t), "WALLETGATE_CONFIG="+yml), np})
 	}
 	a := procs[0].p
 
-	code, body := do(t, "POST", a.base+"/v1/btc/address", adminKey, "application/json", []byte(`{"account":"alice"}`))
-	if code != 200 {
-		t.Fatalf("create address: %d %s", code, body)
-	}
-	var w struct {
-		Address string `json:"address"`
-	}
-	json.Unmarshal(body, &w)
-	addr, err := mustParams(t).Decode(w.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const amount = 2_5000_0000
-	op, err := node.Fund(ctx, addr.Script, amount)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := rw.Call(ctx, "gettransaction", op.TxID); err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("btcwallet never saw the deposit")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	txid := payWallet(t, ctx, node, rw, newWalletAddress(t, a, adminKey, "alice"), amount)
 
 	// storm notifies both processes 10 times each, all at once.
 	storm := func() {
@@ -101,8 +73,7 @@ deposits:
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					form := url.Values{"txid": {op.TxID}}.Encode()
-					if code, body := do(t, "POST", fmt.Sprintf("http://127.0.0.1:%d/", in.notifyPort), "", "application/x-www-form-urlencoded", []byte(form)); code != 200 {
+					if code, body := postWalletNotify(t, in.notifyPort, txid); code != 200 {
 						t.Errorf("walletnotify = %d %s", code, body)
 					}
 				}()
@@ -116,7 +87,7 @@ deposits:
 			t.Fatal(err)
 		}
 		for {
-			if b, _ := rw.Call(ctx, "gettransaction", op.TxID); b != nil {
+			if b, _ := rw.Call(ctx, "gettransaction", txid); b != nil {
 				var tx struct {
 					Confirmations int64 `json:"confirmations"`
 				}

@@ -32,6 +32,11 @@ func TestServePushOverWebSocket(t *testing.T) {
 	go idx.Run(ctx, 50*time.Millisecond)
 	_, port, _ := net.SplitHostPort(srv.Addr())
 	p := startProc(t, buildBinary(t), t.TempDir(), freePort(t), "WALLETGATE_NETWORK=regtest", "ELECTRUM_PORT="+port, "ELECTRUM_TLS=false")
+	defer func() {
+		if t.Failed() {
+			t.Logf("TMPDBG process logs:\n%s", p.logs.String())
+		}
+	}()
 
 	for _, path := range []string{"/ws", "/ws?coin=bitweb", "/v1/bitweb/ws"} {
 		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
@@ -47,6 +52,7 @@ func TestServePushOverWebSocket(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			t.Logf("TMPDBG address %s script %s sh %s", key.Address(), key.Script(), electrumtest.ScriptHashOf(key.Script()))
 			send(map[string]any{"id": 1, "method": "subscribeAddresses", "params": map[string]any{"addresses": []string{key.Address()}}})
 			send(map[string]any{"id": 2, "method": "subscribeBlocks"})
 			// next reads messages until one satisfies want.
@@ -61,6 +67,7 @@ func TestServePushOverWebSocket(t *testing.T) {
 					}
 					var m map[string]any
 					json.Unmarshal(data, &m)
+					t.Logf("TMPDBG %s ws got %s", time.Now().Format("15:04:05.000"), data)
 					if want(m) {
 						return
 					}

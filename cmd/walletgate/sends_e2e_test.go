@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +31,7 @@ func TestSendsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	np := freePort(t)
 	key := "sends-admin-key-012345678"
-	yml := filepath.Join(dir, "walletgate.yaml")
-	os.WriteFile(yml, []byte(fmt.Sprintf(`
+	yml := writeYAML(t, dir, fmt.Sprintf(`
 coins:
   btc:
     network: regtest
@@ -51,33 +48,12 @@ deposits:
   poll_interval: 500ms
   broadcast_period: 300ms
   outbox: {poll: 100ms}
-`, node.RPCURL(), rw.RPCURL(), np, recvURL, key)), 0o600)
+`, node.RPCURL(), rw.RPCURL(), np, recvURL, key))
 	p := startProc(t, buildBinary(t), dir, freePort(t), "WALLETGATE_CONFIG="+yml)
 
 	// Credit alice with 1 BTC.
-	code, body := do(t, "POST", p.base+"/v1/btc/address", key, "application/json", []byte(`{"account":"alice"}`))
-	if code != 200 {
-		t.Fatalf("create address: %d %s", code, body)
-	}
-	var w struct {
-		Address string `json:"address"`
-	}
-	json.Unmarshal(body, &w)
-	a, err := mustParams(t).Decode(w.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op, err := node.Fund(ctx, a.Script, 1_0000_0000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := rw.Call(ctx, "gettransaction", op.TxID); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if code, body := do(t, "POST", fmt.Sprintf("http://127.0.0.1:%d/", np), "", "application/x-www-form-urlencoded", []byte(url.Values{"txid": {op.TxID}}.Encode())); code != 200 {
+	txid0 := payWallet(t, ctx, node, rw, newWalletAddress(t, p, key, "alice"), 1_0000_0000)
+	if code, body := postWalletNotify(t, np, txid0); code != 200 {
 		t.Fatalf("walletnotify: %d %s", code, body)
 	}
 	if _, err := node.Generate(ctx, 3); err != nil {
