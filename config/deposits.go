@@ -111,6 +111,10 @@ type Outbox struct {
 	// Poll is how often a worker looks for due events when nothing woke
 	// it, e.g. events queued by another instance (2 s).
 	Poll Duration `yaml:"poll"`
+	// MinBackoff and MaxBackoff bound the wait before retrying a handler
+	// that failed; it doubles per consecutive failure (1 s, 5 m).
+	MinBackoff Duration `yaml:"min_backoff"`
+	MaxBackoff Duration `yaml:"max_backoff"`
 }
 
 // StatusServer is cryptoassets' operator status page.
@@ -354,6 +358,15 @@ func validateDeposits(cfg *Config, src string) Problems {
 	}
 	if d.Outbox.Poll == 0 {
 		d.Outbox.Poll = Duration(2 * time.Second)
+	}
+	if d.Outbox.MinBackoff == 0 {
+		d.Outbox.MinBackoff = Duration(time.Second)
+	}
+	if d.Outbox.MaxBackoff == 0 {
+		d.Outbox.MaxBackoff = Duration(5 * time.Minute)
+	}
+	if d.Outbox.MaxBackoff < d.Outbox.MinBackoff {
+		probs.add(src, "deposits.outbox.max_backoff", "must be at least min_backoff (%v)", d.Outbox.MinBackoff.D())
 	}
 	if d.AdminKey != "" && len(d.AdminKey) < 16 {
 		probs.add(src, "deposits.admin_key", "must be at least 16 characters (it guards deposit addresses and sends)")

@@ -143,6 +143,8 @@ func TestDepositConfigProblems(t *testing.T) {
 			[]string{"events.a b: line 3: a handler name is"}},
 		{"short admin key", "coins: {btc: {backend: {type: 'null'}}}\ndeposits: {admin_key: short}\n",
 			[]string{"deposits.admin_key: must be at least 16"}},
+		{"backoff bounds reversed", "coins: {btc: {backend: {type: 'null'}}}\ndeposits: {outbox: {min_backoff: 10s, max_backoff: 1s}}\n",
+			[]string{"deposits.outbox.max_backoff: must be at least min_backoff (10s)"}},
 		{"credit above max", "coins:\n  btc: {credit_confirmations: 6, max_confirmation_count: 4, backend: {type: 'null'}}\n",
 			[]string{"coins.btc.max_confirmation_count: must be at least credit_confirmations (6)"}},
 		{"class contradicts type", "coins:\n  btc:\n    backend: {type: electrumx, class: cryptoassets.core.backend.null.DummyCoinBackend, host: h, port: 1}\n",

@@ -150,10 +150,12 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 			a.onClose("event handler "+ec.Name, closer)
 		}
 		w := events.NewWorker(store, h, events.WorkerOptions{
-			Batch:  o.Batch,
-			Lease:  o.Lease.D(),
-			Poll:   o.Poll.D(),
-			Logger: dlog.With("handler", ec.Name),
+			Batch:      o.Batch,
+			Lease:      o.Lease.D(),
+			Poll:       o.Poll.D(),
+			MinBackoff: o.MinBackoff.D(),
+			MaxBackoff: o.MaxBackoff.D(),
+			Logger:     dlog.With("handler", ec.Name),
 		})
 		if err := w.Register(ctx); err != nil {
 			return nil, err
