@@ -109,10 +109,27 @@ func (x *Indexer) fetchTx(ctx context.Context, txid string) (*wire.MsgTx, error)
 }
 
 // Sync reads new blocks (undoing reorganised ones) and the mempool, and
-// publishes a new snapshot when anything changed.
+// publishes a new snapshot when anything changed. Like ElectrumX, it keeps
+// a mempool only if the node's tip did not move while it was read: a block
+// mined in between would otherwise leave its transactions in neither the
+// indexed chain nor the mempool, a snapshot in which a payment vanishes.
 func (x *Indexer) Sync(ctx context.Context) error {
 	x.syncMu.Lock()
 	defer x.syncMu.Unlock()
+	for {
+		moved, err := x.syncOnce(ctx)
+		if err != nil || !moved {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("electrumtest: sync: %w", err)
+		}
+	}
+}
+
+// syncOnce is one Sync attempt; moved reports that the tip changed while
+// the mempool was read, so nothing was published and Sync reads again.
+func (x *Indexer) syncOnce(ctx context.Context) (moved bool, err error) {
 	x.mu.Lock()
 	blocks := append([]Block(nil), x.blocks...)
 	hashes := append([]chainhash.Hash(nil), x.hashes...)
@@ -121,14 +138,14 @@ func (x *Indexer) Sync(ctx context.Context) error {
 
 	var count int64
 	if err := x.call(ctx, &count, "getblockcount"); err != nil {
-		return err
+		return false, err
 	}
 	// Walk back to the last block we share with the node.
 	h := min(int64(len(hashes))-1, count)
 	for ; h >= 0; h-- {
 		var hs string
 		if err := x.call(ctx, &hs, "getblockhash", h); err != nil {
-			return err
+			return false, err
 		}
 		if hs == hashes[h].String() {
 			break
@@ -139,24 +156,24 @@ func (x *Indexer) Sync(ctx context.Context) error {
 	for n := h + 1; n <= count; n++ {
 		var hs string
 		if err := x.call(ctx, &hs, "getblockhash", n); err != nil {
-			return err
+			return false, err
 		}
 		b, err := x.fetchBlock(ctx, hs)
 		if err != nil {
-			return err
+			return false, err
 		}
 		blocks = append(blocks, b)
 		hashes = append(hashes, b.Header.BlockHash())
 	}
 	var ids []string
 	if err := x.call(ctx, &ids, "getrawmempool"); err != nil {
-		return err
+		return false, err
 	}
 	mem := make(map[chainhash.Hash]*wire.MsgTx, len(ids))
 	for _, id := range ids {
 		var hh chainhash.Hash
 		if err := chainhash.Decode(&hh, id); err != nil {
-			return fmt.Errorf("electrumtest: mempool txid %q: %w", id, err)
+			return false, fmt.Errorf("electrumtest: mempool txid %q: %w", id, err)
 		}
 		if tx, ok := oldMem[hh]; ok {
 			mem[hh] = tx
@@ -168,7 +185,7 @@ func (x *Indexer) Sync(ctx context.Context) error {
 			if errors.As(err, &re) {
 				continue // left the mempool meanwhile
 			}
-			return err
+			return false, err
 		}
 		mem[hh] = tx
 		changed = true
@@ -176,8 +193,15 @@ func (x *Indexer) Sync(ctx context.Context) error {
 	if len(mem) != len(oldMem) {
 		changed = true
 	}
+	var best string
+	if err := x.call(ctx, &best, "getbestblockhash"); err != nil {
+		return false, err
+	}
+	if len(hashes) > 0 && best != hashes[len(hashes)-1].String() {
+		return true, nil
+	}
 	if !changed {
-		return nil
+		return false, nil
 	}
 	list := make([]*wire.MsgTx, 0, len(mem))
 	for _, id := range ids {
@@ -193,7 +217,7 @@ func (x *Indexer) Sync(ctx context.Context) error {
 	close(x.changed)
 	x.changed = make(chan struct{})
 	x.mu.Unlock()
-	return nil
+	return false, nil
 }
 
 // Snapshot implements ChainState.

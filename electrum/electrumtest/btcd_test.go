@@ -2,6 +2,8 @@ package electrumtest
 
 import (
 	"context"
+	"encoding/json"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,5 +83,56 @@ func TestIndexerFollowsBtcdIncludingReorgs(t *testing.T) {
 	}
 	if c, u := x.Snapshot().Balance(sh); c+u != 70_000 {
 		t.Fatalf("balance %d+%d after reorg", c, u)
+	}
+}
+
+// mineDuringMempool is a node whose first getrawmempool, once armed, is
+// preceded by a block that mines the mempool: the block lands after the
+// indexer read the chain and before it reads the mempool.
+type mineDuringMempool struct {
+	*regtest.Node
+	armed atomic.Bool
+}
+
+func (m *mineDuringMempool) Call(ctx context.Context, method string, params ...any) (json.RawMessage, error) {
+	if method == "getrawmempool" && m.armed.CompareAndSwap(true, false) {
+		if _, err := m.Generate(ctx, 1); err != nil {
+			return nil, err
+		}
+	}
+	return m.Node.Call(ctx, method, params...)
+}
+
+// A payment mined between the indexer's chain read and its mempool read
+// must not vanish from a snapshot (ElectrumX reads the mempool only at a
+// steady tip): the client would be told its balance went back to zero.
+func TestIndexerSnapshotKeepsTxMinedDuringSync(t *testing.T) {
+	node := &mineDuringMempool{Node: regtest.Start(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	x, err := NewIndexer(ctx, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := regtest.NewKey(t, regtest.P2WPKH)
+	sh := ScriptHashOf(key.Script())
+	op, err := node.Fund(ctx, key.Script(), 40_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.armed.Store(true)
+	if err := x.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if node.armed.Load() {
+		t.Fatal("the block was not mined during the sync")
+	}
+	tip, _ := node.Height(ctx)
+	h := x.Snapshot().History(sh)
+	if len(h) != 1 || h[0].TxHash != op.TxID || h[0].Height != tip {
+		t.Fatalf("history %+v after a sync that saw the block mined, want %s at %d", h, op.TxID, tip)
+	}
+	if c, u := x.Snapshot().Balance(sh); c != 40_000 || u != 0 {
+		t.Fatalf("balance %d+%d, want 40000 confirmed", c, u)
 	}
 }

@@ -312,16 +312,41 @@ func (s *session) subscribe(args []json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Register before reading the snapshot: a change published meanwhile
+	// is then notified (notify sees a status that differs from
+	// statusPending) instead of falling between the read and the record,
+	// which would leave the client with a stale status and no notification.
+	s.mu.Lock()
+	prev, had := s.subs[sh]
+	s.subs[sh] = statusPending
+	s.mu.Unlock()
 	idx := s.srv.state.Snapshot()
 	if len(idx.History(sh)) > s.historyLimit() {
+		s.mu.Lock()
+		if s.subs[sh] == statusPending {
+			if had {
+				s.subs[sh] = prev
+			} else {
+				delete(s.subs, sh)
+			}
+		}
+		s.mu.Unlock()
 		return nil, &RPCError{Code: CodeHistoryTooBig, Message: "history too large"}
 	}
 	st := idx.Status(sh)
 	s.mu.Lock()
-	s.subs[sh] = st
+	if cur := s.subs[sh]; cur == statusPending {
+		s.subs[sh] = st
+	} else if _, ok := s.subs[sh]; ok {
+		st = cur // notified meanwhile with a newer status: answer that one
+	}
 	s.mu.Unlock()
 	return nullable(st), nil
 }
+
+// statusPending marks a subscription whose status is being read. It is
+// no status (those are "" or 64 hex digits), so any notify differs from it.
+const statusPending = "pending"
 
 func (s *session) unsubscribe(args []json.RawMessage) (any, error) {
 	sh, err := scriptHashArg(args[0])

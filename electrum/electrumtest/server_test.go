@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -508,5 +509,70 @@ func TestFeeAndFeatureMethods(t *testing.T) {
 	r16.hello("1.6")
 	if rep := r16.call(1, "blockchain.relayfee"); rep.Error == nil || rep.Error.Code != -32601 {
 		t.Fatalf("relayfee at 1.6: %+v", rep)
+	}
+}
+
+// raceChain is a MemChain whose Snapshot, once armed, runs a hook after
+// reading the snapshot and before returning it: the hook plays a change
+// that is published, and notified, while a request holds an older
+// snapshot. The watch goroutine never wakes (Changed never fires), so the
+// hook's notify is the only one.
+type raceChain struct {
+	*MemChain
+	never chan struct{}
+	mu    sync.Mutex
+	hook  func()
+}
+
+func (c *raceChain) Changed() <-chan struct{} { return c.never }
+
+func (c *raceChain) Snapshot() *Index {
+	idx := c.MemChain.Snapshot()
+	c.mu.Lock()
+	h := c.hook
+	c.hook = nil
+	c.mu.Unlock()
+	if h != nil {
+		h()
+	}
+	return idx
+}
+
+// A payment that lands while blockchain.scripthash.subscribe reads its
+// status must still reach the client: as a notification, and not as a
+// reply holding the older status with nothing after it.
+func TestChangeDuringSubscribeIsNotified(t *testing.T) {
+	chain := &raceChain{MemChain: NewMemChain(), never: make(chan struct{})}
+	srv := start(t, chain, Config{NoPadding: true})
+	r := dialRaw(t, srv)
+	r.hello("1.4")
+	sh := ScriptHashOf(script(9))
+	chain.mu.Lock()
+	chain.hook = func() {
+		chain.Pay(script(9), 500)
+		for _, ss := range srv.sessionList() {
+			ss.notify(chain.MemChain.Snapshot())
+		}
+	}
+	chain.mu.Unlock()
+	r.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"blockchain.scripthash.subscribe","params":[%q]}`, sh))
+	var params, result string
+	for range 2 { // the reply and the notification, in either order
+		m := r.reply()
+		if m.Method == "blockchain.scripthash.subscribe" {
+			params = string(m.Params)
+		} else {
+			result = string(m.Result)
+		}
+	}
+	want := chain.MemChain.Snapshot().Status(sh)
+	if want == "" {
+		t.Fatal("the hook did not run")
+	}
+	if params != fmt.Sprintf(`[%q,%q]`, sh, want) {
+		t.Fatal("no notification of the status that changed during subscribe")
+	}
+	if result != fmt.Sprintf("%q", want) {
+		t.Fatalf("subscribe answered %s after notifying %s", result, want)
 	}
 }
