@@ -8,8 +8,8 @@ import (
 	"github.com/walletgate/walletgate"
 )
 
-// jobKey names one coalesced push: a script hash's balance, or (sh "")
-// the coin's block.
+// jobKey names one coalesced push: a script hash's balance. (Block pushes
+// need no build: Hub.onBlock sends them at once.)
 type jobKey struct {
 	coin string
 	sh   walletgate.ScriptHash
@@ -26,9 +26,8 @@ type target struct {
 // so one key is never built twice at once and a newer state is never
 // overtaken by an older one.
 type job struct {
-	all     bool                // every watcher (a change, or a block)
+	all     bool                // every watcher (a change)
 	targets map[target]struct{} // initial pushes to single subscriptions
-	heights []int64             // block jobs: every tip height, in order
 	attempt int                 // failed builds so far
 	queued  bool
 	running bool
@@ -75,11 +74,7 @@ func (h *Hub) builder() {
 		j.queued, j.running = false, true
 		h.mu.Unlock()
 
-		if k.sh == "" {
-			h.runBlock(k, j)
-		} else {
-			h.runBalance(k, j)
-		}
+		h.runBalance(k, j)
 
 		h.mu.Lock()
 		if n := j.next; n != nil && !h.closed {
@@ -91,25 +86,6 @@ func (h *Hub) builder() {
 			delete(h.jobs, k)
 		}
 		h.mu.Unlock()
-	}
-}
-
-// runBlock sends the job's block events, in order, to every connection of
-// the coin. Blocks are not coalesced: like the original, a client hears of
-// every tip.
-func (h *Hub) runBlock(k jobKey, j *job) {
-	h.mu.Lock()
-	cs := h.coins[k.coin]
-	conns := make([]*Conn, 0, len(cs.conns))
-	for c := range cs.conns {
-		conns = append(conns, c)
-	}
-	h.mu.Unlock()
-	for _, height := range j.heights {
-		ev := &Event{Kind: KindBlock, Coin: k.coin, Height: height}
-		for _, c := range conns {
-			c.send(ev, "")
-		}
 	}
 }
 

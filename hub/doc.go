@@ -13,7 +13,11 @@
 //     however many connections watch it, and coalesces changes that arrive
 //     while a build runs (the latest state is always pushed, never an older
 //     one after a newer one);
-//   - sends every block event, in order, to every connection of the coin;
+//   - sends every block event, in order, to every connection of the coin,
+//     at once from the backend's event: a block push is queued to a
+//     connection before the balance pushes of the changes reported after
+//     that block, so a client hears "block N" before the balances it
+//     confirmed;
 //   - bounds each connection's unsent pushes (Config.QueueSize). A
 //     connection whose client does not read fast enough is closed with a
 //     reason; the hub never waits for a client, so a slow client never

@@ -46,9 +46,10 @@ type Event struct {
 // Sink is a transport's side of one client connection.
 type Sink interface {
 	// Send hands ev to the transport for the subscription the transport
-	// tagged tag in Conn.Watch ("" for block events). It must not block:
-	// the transport queues the push and calls done once it has been
-	// written to the client. Pushes not yet done count against
+	// tagged tag in Conn.Watch ("" for block events). It must not block
+	// (block pushes are sent from the backend's event goroutine): the
+	// transport queues the push and calls done once it has been written
+	// to the client. Pushes not yet done count against
 	// Config.QueueSize. Account events come with tag "" (Event.Account
 	// names the account).
 	Send(ev *Event, tag string, done func())
@@ -92,6 +93,7 @@ type Hub struct {
 type coinState struct {
 	name     string
 	svc      *wallet.Service
+	blockMu  sync.Mutex // serialises block pushes (see Hub.onBlock)
 	conns    map[*Conn]struct{}
 	watchers map[walletgate.ScriptHash]*watchers
 	accounts map[string]map[*Conn]struct{} // account → its subscribers
@@ -214,17 +216,33 @@ func (h *Hub) Connect(coin string, sink Sink) (*Conn, error) {
 	return c, nil
 }
 
-// onBlock queues a block push to every connection of cs. It runs on the
-// backend's event goroutine, so it only queues.
+// onBlock hands a block push to every connection of cs before it returns.
+// It runs on the backend's event goroutine, which delivers the block's
+// change events after it: pushing here, rather than from a builder, puts
+// the block ahead of the balance pushes those changes cause, as the
+// original server did (it emitted block at once and built balances
+// later). A builder could be scheduled after the balance builds, and a
+// client reading "block, then its balances" would skip the confirmation.
+// Sink.Send does not block, so this costs one queue append per connection.
 func (h *Hub) onBlock(cs *coinState, tip walletgate.Tip) {
+	// blockMu gives every connection the same order of tips when events
+	// come from more than one goroutine (a backend's reader and its resync).
+	cs.blockMu.Lock()
+	defer cs.blockMu.Unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return
 	}
-	j := h.jobLocked(jobKey{coin: cs.name})
-	j.heights = append(j.heights, tip.Height)
-	j.all = true
+	conns := make([]*Conn, 0, len(cs.conns))
+	for c := range cs.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	ev := &Event{Kind: KindBlock, Coin: cs.name, Height: tip.Height}
+	for _, c := range conns {
+		c.send(ev, "")
+	}
 }
 
 // onChange queues a balance push to the watchers of sh.

@@ -474,3 +474,46 @@ func TestFailedBuildIsRetried(t *testing.T) {
 		t.Fatalf("%d builds for a backend that stays down, want 1 + 3 retries", n)
 	}
 }
+
+// A backend reports a block, then the changes it confirms. The block push
+// must reach each connection before the balance pushes of those changes,
+// even when every builder is busy (a loaded machine): a client that waits
+// for "block N" and then for its confirmed balance must not skip the
+// balance as one more message before the block. The block is queued to
+// the connections before the backend's event returns, as the original
+// emitted it at once.
+func TestBlockIsPushedBeforeTheChangesItConfirms(t *testing.T) {
+	e := newEnv(t, hub.Config{Builders: 1})
+	ctx := context.Background()
+	s := newSink(false)
+	c := e.connect(t, s)
+	sc := script(1)
+	if err := c.Watch(ctx, sc, "addr1", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Occupy the only builder with another connection's build.
+	c2 := e.connect(t, newSink(false))
+	if err := c2.Watch(ctx, script(2), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	release := e.be.Hold()
+	defer release()
+	c2.Refresh(script(2).Hash, "")
+
+	e.be.SetTip(101)
+	e.be.SetBalance(sc.Hash, 30000, 0)
+	e.svc.Publish(walletgate.Event{Kind: walletgate.EventBlock, Coin: coin, Tip: walletgate.Tip{Height: 101}})
+	select {
+	case p := <-s.ch:
+		if p.kind != hub.KindBlock || p.height != 101 {
+			t.Fatalf("first push %+v, want block 101", p)
+		}
+	default:
+		t.Fatal("block 101 not handed to the connection when the block event returned")
+	}
+	e.svc.Publish(walletgate.Event{Kind: walletgate.EventScriptHash, Coin: coin, ScriptHash: sc.Hash})
+	release()
+	if p := s.next(t); p.kind != hub.KindBalance || p.tag != "addr1" || !strings.Contains(p.payload, `"confirmed":30000,`) {
+		t.Fatalf("push after the block %+v, want the confirmed balance", p)
+	}
+}
