@@ -34,7 +34,7 @@ func TestServePushOverWebSocket(t *testing.T) {
 	p := startProc(t, buildBinary(t), t.TempDir(), freePort(t), "WALLETGATE_NETWORK=regtest", "ELECTRUM_PORT="+port, "ELECTRUM_TLS=false")
 	defer func() {
 		if t.Failed() {
-			t.Logf("TMPDBG process logs:\n%s", p.logs.String())
+			t.Logf("walletgate logs:\n%s", p.logs.String())
 		}
 	}()
 
@@ -52,7 +52,6 @@ func TestServePushOverWebSocket(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			t.Logf("TMPDBG address %s script %s sh %s", key.Address(), key.Script(), electrumtest.ScriptHashOf(key.Script()))
 			send(map[string]any{"id": 1, "method": "subscribeAddresses", "params": map[string]any{"addresses": []string{key.Address()}}})
 			send(map[string]any{"id": 2, "method": "subscribeBlocks"})
 			// next reads messages until one satisfies want.
@@ -67,7 +66,6 @@ func TestServePushOverWebSocket(t *testing.T) {
 					}
 					var m map[string]any
 					json.Unmarshal(data, &m)
-					t.Logf("TMPDBG %s ws got %s", time.Now().Format("15:04:05.000"), data)
 					if want(m) {
 						return
 					}
@@ -93,7 +91,12 @@ func TestServePushOverWebSocket(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, _ := node.Height(ctx)
+			// The block comes first: the server pushes it before the
+			// balances of the changes it confirms, as the original did.
 			next("a block event at the new height", func(m map[string]any) bool {
+				if balance(m, "confirmed") == 30000 {
+					t.Fatalf("the confirmation came before the block event at height %d: %v", h, m)
+				}
 				d, _ := m["data"].(map[string]any)
 				return m["event"] == "block" && d["height"] == float64(h)
 			})
