@@ -117,16 +117,29 @@ func New(cfg Config) (*Handler, error) {
 		}
 		h.params[coin] = p
 	}
-	h.mux.HandleFunc("POST /v1/{coin}/watch", h.addWatch)
-	h.mux.HandleFunc("GET /v1/{coin}/watch", h.listWatches)
-	h.mux.HandleFunc("POST /v1/{coin}/address", h.createAddress)
-	h.mux.HandleFunc("GET /v1/{coin}/deposits", h.listDeposits)
-	h.mux.HandleFunc("GET /v1/{coin}/accounts/{account}", h.account)
-	h.mux.HandleFunc("POST /v1/{coin}/send", h.send)
-	h.mux.HandleFunc("GET /v1/{coin}/broadcasts", h.listBroadcasts)
-	h.mux.HandleFunc("POST /v1/{coin}/broadcasts/{id}/resolve", h.resolveBroadcast)
-	h.mux.HandleFunc("POST /v1/{coin}/broadcasts/{id}/release", h.releaseBroadcast)
+	h.handle("POST /v1/{coin}/watch", h.addWatch)
+	h.handle("GET /v1/{coin}/watch", h.listWatches)
+	h.handle("POST /v1/{coin}/address", h.createAddress)
+	h.handle("GET /v1/{coin}/deposits", h.listDeposits)
+	h.handle("GET /v1/{coin}/accounts/{account}", h.account)
+	h.handle("POST /v1/{coin}/send", h.send)
+	h.handle("GET /v1/{coin}/broadcasts", h.listBroadcasts)
+	h.handle("POST /v1/{coin}/broadcasts/{id}/resolve", h.resolveBroadcast)
+	h.handle("POST /v1/{coin}/broadcasts/{id}/release", h.releaseBroadcast)
 	return h, nil
+}
+
+// handle routes pattern to f: every route answers 200 with f's value as
+// JSON, or the error envelope with the status of the error's code.
+func (h *Handler) handle(pattern string, f func(r *http.Request) (any, error)) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		v, err := f(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
 }
 
 // ServeHTTP implements http.Handler.
@@ -197,60 +210,50 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-func (h *Handler) addWatch(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) addWatch(r *http.Request) (any, error) {
 	coin, p, err := h.coin(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	body, err := h.readBody(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	req, err := ParseWatchRequest(body, true, h.cfg.MaxLabelLen)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	if _, err := p.Decode(req.Address); err != nil {
-		writeError(w, walletgate.WrapError(walletgate.EInvalid, err, "address %q: %v", req.Address, err))
-		return
+		return nil, walletgate.WrapError(walletgate.EInvalid, err, "address %q: %v", req.Address, err)
 	}
 	wt, err := h.cfg.Store.AddWatch(r.Context(), walletgate.Watch{Coin: coin, Address: req.Address, Account: req.Account, ExternalID: req.ExternalID})
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, watchJSON(wt))
+	return watchJSON(wt), nil
 }
 
-func (h *Handler) createAddress(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) createAddress(r *http.Request) (any, error) {
 	coin, _, err := h.coin(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	if h.cfg.Creator == nil {
-		writeError(w, walletgate.Errorf(walletgate.ENotImplemented, "no wallet backend can create %s addresses here", coin))
-		return
+		return nil, walletgate.Errorf(walletgate.ENotImplemented, "no wallet backend can create %s addresses here", coin)
 	}
 	body, err := h.readBody(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	req, err := ParseWatchRequest(body, false, h.cfg.MaxLabelLen)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	wt, err := h.cfg.Creator.CreateAddress(r.Context(), coin, req.Account, req.ExternalID)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, watchJSON(wt))
+	return watchJSON(wt), nil
 }
 
 // parsePage reads cursor and limit from the query.
@@ -274,45 +277,39 @@ func (h *Handler) parsePage(r *http.Request) (walletgate.Page, error) {
 	return p, nil
 }
 
-func (h *Handler) listWatches(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listWatches(r *http.Request) (any, error) {
 	coin, _, err := h.coin(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	p, err := h.parsePage(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	ws, next, err := h.cfg.Store.ListWatches(r.Context(), coin, r.URL.Query().Get("account"), p)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	out := make([]map[string]any, 0, len(ws))
 	for _, wt := range ws {
 		out = append(out, watchJSON(wt))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"watches": out, "next_cursor": next})
+	return map[string]any{"watches": out, "next_cursor": next}, nil
 }
 
-func (h *Handler) listDeposits(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listDeposits(r *http.Request) (any, error) {
 	coin, _, err := h.coin(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	p, err := h.parsePage(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
 	ds, next, err := h.cfg.Store.ListDeposits(r.Context(), walletgate.DepositFilter{Coin: coin, Account: q.Get("account"), Address: q.Get("address")}, p)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	out := make([]map[string]any, 0, len(ds))
 	for _, d := range ds {
@@ -326,7 +323,7 @@ func (h *Handler) listDeposits(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deposits": out, "next_cursor": next})
+	return map[string]any{"deposits": out, "next_cursor": next}, nil
 }
 
 func watchJSON(w walletgate.Watch) map[string]any {

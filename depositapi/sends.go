@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chain"
 )
 
 // SendBody is the body of POST /v1/{coin}/send. Amount is a decimal string
@@ -95,100 +96,83 @@ func ParseResolveRequest(body []byte) (txid string, fee int64, err error) {
 	return b.TxID, fee, nil
 }
 
-func (h *Handler) broadcastStore(coin string) (walletgate.BroadcastStore, error) {
-	if h.cfg.Broadcasts == nil {
-		return nil, walletgate.Errorf(walletgate.ENotImplemented, "sends are not enabled for %s here", coin)
+// sendCoin is coin for the send routes: it also needs the send store.
+func (h *Handler) sendCoin(r *http.Request) (string, *chain.Params, walletgate.BroadcastStore, error) {
+	coin, p, err := h.coin(r)
+	if err != nil {
+		return "", nil, nil, err
 	}
-	return h.cfg.Broadcasts, nil
+	if h.cfg.Broadcasts == nil {
+		return "", nil, nil, walletgate.Errorf(walletgate.ENotImplemented, "sends are not enabled for %s here", coin)
+	}
+	return coin, p, h.cfg.Broadcasts, nil
 }
 
-func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) account(r *http.Request) (any, error) {
 	coin, _, err := h.coin(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	account := r.PathValue("account")
 	if len(account) > h.cfg.MaxLabelLen {
-		writeError(w, walletgate.Errorf(walletgate.EInvalid, "account is limited to %d bytes", h.cfg.MaxLabelLen))
-		return
+		return nil, walletgate.Errorf(walletgate.EInvalid, "account is limited to %d bytes", h.cfg.MaxLabelLen)
 	}
 	bal, err := h.cfg.Store.Balance(r.Context(), coin, account)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"coin": coin, "account": account, "balance": walletgate.FormatSats(bal)})
+	return map[string]any{"coin": coin, "account": account, "balance": walletgate.FormatSats(bal)}, nil
 }
 
-func (h *Handler) send(w http.ResponseWriter, r *http.Request) {
-	coin, p, err := h.coin(r)
+func (h *Handler) send(r *http.Request) (any, error) {
+	coin, p, bs, err := h.sendCoin(r)
 	if err != nil {
-		writeError(w, err)
-		return
-	}
-	bs, err := h.broadcastStore(coin)
-	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	body, err := h.readBody(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	req, err := ParseSendRequest(body, h.cfg.MaxLabelLen)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	if _, err := p.Decode(req.Address); err != nil {
-		writeError(w, walletgate.WrapError(walletgate.EInvalid, err, "address %q: %v", req.Address, err))
-		return
+		return nil, walletgate.WrapError(walletgate.EInvalid, err, "address %q: %v", req.Address, err)
 	}
 	req.Coin = coin
 	o, err := bs.QueueSend(r.Context(), req, h.cfg.Now())
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, sendJSON(o))
+	return sendJSON(o), nil
 }
 
-func (h *Handler) listBroadcasts(w http.ResponseWriter, r *http.Request) {
-	coin, _, err := h.coin(r)
+func (h *Handler) listBroadcasts(r *http.Request) (any, error) {
+	coin, _, bs, err := h.sendCoin(r)
 	if err != nil {
-		writeError(w, err)
-		return
-	}
-	bs, err := h.broadcastStore(coin)
-	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	p, err := h.parsePage(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	state := r.URL.Query().Get("state")
 	if state == "" {
 		state = walletgate.BroadcastAll
 	}
 	if err := walletgate.ValidBroadcastState(state); err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	list, next, err := bs.ListBroadcasts(r.Context(), coin, state, p)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	out := make([]map[string]any, 0, len(list))
 	for _, b := range list {
 		out = append(out, broadcastJSON(b))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"broadcasts": out, "next_cursor": next})
+	return map[string]any{"broadcasts": out, "next_cursor": next}, nil
 }
 
 func broadcastID(r *http.Request) (int64, error) {
@@ -202,77 +186,56 @@ func broadcastID(r *http.Request) (int64, error) {
 
 // resolveBroadcast closes an open broadcast with the txid the operator
 // found on chain.
-func (h *Handler) resolveBroadcast(w http.ResponseWriter, r *http.Request) {
-	coin, _, err := h.coin(r)
+func (h *Handler) resolveBroadcast(r *http.Request) (any, error) {
+	coin, _, bs, err := h.sendCoin(r)
 	if err != nil {
-		writeError(w, err)
-		return
-	}
-	bs, err := h.broadcastStore(coin)
-	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	id, err := broadcastID(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	body, err := h.readBody(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	txid, fee, err := ParseResolveRequest(body)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	cur, err := bs.Broadcast(r.Context(), coin, id)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	if cur.State() == walletgate.BroadcastPending {
-		writeError(w, walletgate.Errorf(walletgate.EConflict, "%s broadcast %d was never opened, so it was never sent: nothing to resolve", coin, id))
-		return
+		return nil, walletgate.Errorf(walletgate.EConflict, "%s broadcast %d was never opened, so it was never sent: nothing to resolve", coin, id)
 	}
 	b, err := bs.CloseBroadcast(r.Context(), coin, id, txid, fee, h.cfg.Now())
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, broadcastJSON(b))
+	return broadcastJSON(b), nil
 }
 
 // releaseBroadcast clears an open broadcast's opened_at so the next round
 // sends it: only for a broadcast the operator found is not on chain.
-func (h *Handler) releaseBroadcast(w http.ResponseWriter, r *http.Request) {
-	coin, _, err := h.coin(r)
+func (h *Handler) releaseBroadcast(r *http.Request) (any, error) {
+	coin, _, bs, err := h.sendCoin(r)
 	if err != nil {
-		writeError(w, err)
-		return
-	}
-	bs, err := h.broadcastStore(coin)
-	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	id, err := broadcastID(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	if _, err := h.readBody(r); err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	b, err := bs.ReleaseBroadcast(r.Context(), coin, id, h.cfg.Now().Add(-h.cfg.ReleaseMinAge))
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, broadcastJSON(b))
+	return broadcastJSON(b), nil
 }
 
 func timeOrNil(t *time.Time) any {
