@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/walletgate/walletgate/server"
 )
 
 // Metrics holds the collectors of one process.
@@ -54,45 +56,16 @@ func (m *Metrics) Handler() http.Handler {
 
 // Wrap records requests to h under surface ("bitweb", "peerchannels", ...).
 // The label is the surface, not the path: paths carry addresses and txids,
-// and a label per address would grow without bound.
+// and a label per address would grow without bound. Upgraded connections
+// count as 101 when the upgrade happens.
 func (m *Metrics) Wrap(surface string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.inflight.Inc()
 		defer m.inflight.Dec()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		sw := server.NewStatusWriter(w)
 		start := time.Now()
 		h.ServeHTTP(sw, r)
 		m.duration.WithLabelValues(surface).Observe(time.Since(start).Seconds())
-		m.requests.WithLabelValues(surface, strconv.Itoa(sw.code)).Inc()
+		m.requests.WithLabelValues(surface, strconv.Itoa(sw.Status())).Inc()
 	})
-}
-
-// statusWriter remembers the status code; Unwrap keeps http.ResponseController
-// (flush, hijack for websockets, deadlines) working through it.
-type statusWriter struct {
-	http.ResponseWriter
-	code  int
-	wrote bool
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote {
-		s.code, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap returns the underlying writer for http.ResponseController.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// Flush passes flushes through for streaming responses.
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

@@ -1,6 +1,10 @@
 package metrics
 
 import (
+	"context"
+	"time"
+
+	"github.com/coder/websocket"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -43,5 +47,41 @@ func TestTwoRegistriesDoNotClash(t *testing.T) {
 	b.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if strings.Contains(rec.Body.String(), `surface="x"`) {
 		t.Fatal("a request counted in one registry showed up in another")
+	}
+}
+
+// A websocket upgrade through Wrap works and counts as 101: the wrapper
+// once hid http.Hijacker and every Socket.IO websocket got a 500.
+func TestWrapPassesWebsocketUpgrades(t *testing.T) {
+	m := New()
+	srv := httptest.NewServer(m.Wrap("ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c.Close(websocket.StatusNormalClosure, "bye")
+	})))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatalf("dial through metrics.Wrap: %v", err)
+	}
+	_, _, err = c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Fatalf("read = %v, want the server's normal close", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if strings.Contains(rec.Body.String(), `walletgate_http_requests_total{code="101",surface="ws"} 1`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 101 counted:\n%s", rec.Body.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
