@@ -56,11 +56,17 @@ type Server struct {
 	LogLevel        string   `yaml:"log_level"`  // debug, info, warn, error
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// ReadHeaderTimeout bounds how long a client may take to send headers.
-	// There is no whole-request write timeout: websockets and long polls
-	// live for hours; handlers set their own deadlines.
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
-	IdleTimeout       Duration `yaml:"idle_timeout"`
-	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
+	// BodyReadTimeout bounds how long a client may take to send a request
+	// body (slow-body clients are cut off).
+	BodyReadTimeout Duration `yaml:"body_read_timeout"`
+	// WriteTimeout bounds a request from its headers to the end of its
+	// answer, so clients that never read do not hold connections; it must
+	// exceed every backend timeout. Websockets and long polls are exempt:
+	// they live for hours.
+	WriteTimeout   Duration `yaml:"write_timeout"`
+	IdleTimeout    Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes int      `yaml:"max_header_bytes"`
 }
 
 // Database selects the store. An empty URL means SQLite under DataDir.

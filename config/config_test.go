@@ -244,3 +244,86 @@ func FuzzDotenv(f *testing.F) {
 		}
 	})
 }
+
+// The README lists the null backend as `type: null`; unquoted, YAML reads
+// that as null, and the file still means the null backend. Other YAML
+// nulls (~, empty) name no backend and stay refused.
+func TestYAMLUnquotedNullBackend(t *testing.T) {
+	tests := []struct {
+		name, body string
+		ok         bool
+	}{
+		{"flow null", "coins: {btc: {backend: {type: null}}}\n", true},
+		{"block Null", "coins:\n  btc:\n    backend:\n      type: Null\n", true},
+		{"quoted", "coins: {btc: {backend: {type: 'null'}}}\n", true},
+		{"tilde", "coins: {btc: {backend: {type: ~}}}\n", false},
+		{"empty", "coins:\n  btc:\n    backend:\n      type:\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, err := Load(LoadOptions{ConfigPath: write(t, dir, "f.yaml", tt.body), DotenvPath: write(t, dir, ".env", ""), Getenv: envFrom(nil)})
+			if !tt.ok {
+				if err == nil || !strings.Contains(err.Error(), "coins.btc.backend") {
+					t.Fatalf("Load = %v, want a problem naming coins.btc.backend", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := cfg.Coins[0].Backend.Type; got != BackendNull {
+				t.Fatalf("backend type %q, want %q", got, BackendNull)
+			}
+		})
+	}
+}
+
+// EXTERNAL_HOST/PORT naming walletgate's own address (the reference
+// server listens there) means the one shared listener, not a second bind
+// of the same socket; a different address keeps its own listener.
+func TestExternalAddressSharesTheMainListener(t *testing.T) {
+	tests := []struct {
+		env        string
+		wantListen string
+	}{
+		{"HOST=127.0.0.1\nPORT=21223\nEXTERNAL_HOST=127.0.0.1\nEXTERNAL_PORT=21223\n", ""},
+		{"HOST=0.0.0.0\nPORT=21223\nEXTERNAL_HOST=127.0.0.1\nEXTERNAL_PORT=21223\n", ""},
+		{"HOST=127.0.0.1\nPORT=21223\nEXTERNAL_HOST=0.0.0.0\nEXTERNAL_PORT=21223\n", ""},
+		{"HOST=127.0.0.1\nPORT=21223\nPEER_CHANNELS_LISTEN=127.0.0.1:21223\n", ""},
+		{"HOST=127.0.0.1\nPORT=21223\nEXTERNAL_HOST=127.0.0.1\nEXTERNAL_PORT=47124\n", "127.0.0.1:47124"},
+		{"HOST=127.0.0.1\nPORT=21223\nEXTERNAL_HOST=127.0.0.2\nEXTERNAL_PORT=21223\n", "127.0.0.2:21223"},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		cfg, err := Load(LoadOptions{DotenvPath: write(t, dir, ".env", tt.env), Getenv: envFrom(nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.PeerChannels.Listen != tt.wantListen || !cfg.PeerChannels.Enabled {
+			t.Errorf("%q: peer channels = %+v, want listen %q", tt.env, cfg.PeerChannels, tt.wantListen)
+		}
+	}
+}
+
+func TestServerTimeouts(t *testing.T) {
+	dir := t.TempDir()
+	env := write(t, dir, ".env", "")
+	cfg, err := Load(LoadOptions{DotenvPath: env, Getenv: envFrom(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.BodyReadTimeout.D() != 30*time.Second || cfg.Server.WriteTimeout.D() != 30*time.Second {
+		t.Fatalf("defaults: body %s write %s", cfg.Server.BodyReadTimeout.D(), cfg.Server.WriteTimeout.D())
+	}
+	p := write(t, dir, "f.yaml", "server: {write_timeout: 10s, body_read_timeout: 5s}\ncoins: {btc: {backend: {type: node, url: 'http://x:1/', timeout: 10s}}}\n")
+	_, err = Load(LoadOptions{ConfigPath: p, DotenvPath: env, Getenv: envFrom(nil)})
+	if err == nil || !strings.Contains(err.Error(), "server.write_timeout: 10s must exceed the backend timeout of coin btc (10s)") {
+		t.Fatalf("Load = %v, want the write timeout problem", err)
+	}
+	p = write(t, dir, "g.yaml", "server: {write_timeout: 11s, body_read_timeout: 5s}\ncoins: {btc: {backend: {type: node, url: 'http://x:1/', timeout: 10s}}}\n")
+	cfg, err = Load(LoadOptions{ConfigPath: p, DotenvPath: env, Getenv: envFrom(nil)})
+	if err != nil || cfg.Server.BodyReadTimeout.D() != 5*time.Second || cfg.Server.WriteTimeout.D() != 11*time.Second {
+		t.Fatalf("Load = %+v, %v", cfg, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,6 +56,8 @@ func Defaults() Config {
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout:       Duration(75 * time.Second),
 			MaxHeaderBytes:    64 << 10,
+			BodyReadTimeout:   Duration(30 * time.Second),
+			WriteTimeout:      Duration(30 * time.Second),
 		},
 		DataDir:      "data",
 		SecretKey:    "change-me-in-production",
@@ -142,6 +145,12 @@ func Load(opts LoadOptions) (*Config, error) {
 			cfg.PeerChannels.Listen = host + ":" + port
 		}
 	}
+	if sharesListener(cfg.PeerChannels.Listen, cfg.Server.Host, cfg.Server.Port) {
+		// The reference server listens on EXTERNAL_*; an operator who sets
+		// them to walletgate's own address means the one listener, which
+		// serves the peer channels anyway.
+		cfg.PeerChannels.Listen = ""
+	}
 
 	if path == "" {
 		cfg.Coins = []Coin{singleCoin(env)}
@@ -155,6 +164,22 @@ func Load(opts LoadOptions) (*Config, error) {
 		cfg.Sources = []string{"defaults"}
 	}
 	return &cfg, nil
+}
+
+// sharesListener reports whether listen (host:port) would bind the same
+// socket as the main listener on host:port: the same port on the same
+// host, or on a wildcard host on either side (binding 127.0.0.1:P beside
+// 0.0.0.0:P fails on Linux).
+func sharesListener(listen, host string, port int) bool {
+	if listen == "" {
+		return false
+	}
+	h, p, err := net.SplitHostPort(listen)
+	if err != nil || p != strconv.Itoa(port) {
+		return false
+	}
+	wildcard := func(s string) bool { return s == "" || s == "0.0.0.0" || s == "::" || s == "[::]" }
+	return h == host || wildcard(h) || wildcard(host)
 }
 
 // singleCoin builds the one coin the Bitweb variables describe.
@@ -208,6 +233,18 @@ func validate(cfg *Config, path string) Problems {
 	}
 	if cfg.Server.ShutdownTimeout <= 0 {
 		probs.add(src, "server.shutdown_timeout", "must be positive")
+	}
+	if cfg.Server.BodyReadTimeout <= 0 {
+		probs.add(src, "server.body_read_timeout", "must be positive")
+	}
+	if cfg.Server.WriteTimeout <= 0 {
+		probs.add(src, "server.write_timeout", "must be positive")
+	}
+	for _, c := range cfg.Coins {
+		if c.Backend.Timeout > 0 && cfg.Server.WriteTimeout > 0 && c.Backend.Timeout >= cfg.Server.WriteTimeout {
+			probs.add(src, "server.write_timeout", "%s must exceed the backend timeout of coin %s (%s), or its answers are cut off",
+				cfg.Server.WriteTimeout.D(), c.Name, c.Backend.Timeout.D())
+		}
 	}
 	if cfg.DataDir == "" {
 		probs.add(src, "data_dir", "must not be empty")

@@ -27,6 +27,18 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps request headers.
 	MaxHeaderBytes int
+	// BodyReadTimeout bounds how long a client may take to send a request
+	// body, from the moment its handler starts.
+	BodyReadTimeout time.Duration
+	// WriteTimeout bounds how long a request may take from its headers to
+	// the last byte of its answer, so clients that never read their
+	// answers do not hold connections. It must exceed the slowest backend
+	// call a handler waits for. Sockets are exempt (see StreamPaths).
+	WriteTimeout time.Duration
+	// StreamPaths are path prefixes of long polls (Socket.IO's polling
+	// transport): requests under them, like every websocket upgrade, have
+	// neither the body nor the write deadline.
+	StreamPaths []string
 }
 
 // DefaultOptions are used for zero fields.
@@ -36,6 +48,8 @@ func DefaultOptions() Options {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       75 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		BodyReadTimeout:   30 * time.Second,
+		WriteTimeout:      30 * time.Second,
 	}
 }
 
@@ -45,6 +59,7 @@ type Server struct {
 	opts    Options
 	entries []*entry
 	closers []namedCloser
+	goAways []namedGoAway
 	errs    chan error
 	wg      sync.WaitGroup
 }
@@ -62,6 +77,11 @@ type namedCloser struct {
 	c    io.Closer
 }
 
+type namedGoAway struct {
+	name string
+	f    func(ctx context.Context) error
+}
+
 // New returns a server with no listeners yet.
 func New(log *slog.Logger, opts Options) *Server {
 	d := DefaultOptions()
@@ -77,6 +97,12 @@ func New(log *slog.Logger, opts Options) *Server {
 	if opts.MaxHeaderBytes <= 0 {
 		opts.MaxHeaderBytes = d.MaxHeaderBytes
 	}
+	if opts.BodyReadTimeout <= 0 {
+		opts.BodyReadTimeout = d.BodyReadTimeout
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = d.WriteTimeout
+	}
 	return &Server{log: log, opts: opts, errs: make(chan error, 8)}
 }
 
@@ -89,6 +115,16 @@ func (s *Server) Listen(name, addr string, h http.Handler) {
 // Closers run in reverse order of registration, like defers.
 func (s *Server) OnClose(name string, c io.Closer) {
 	s.closers = append(s.closers, namedCloser{name, c})
+}
+
+// OnShutdown registers f to run when shutdown starts, beside the drain of
+// in-flight requests and with the same deadline. It is for what the drain
+// does not end by itself: net/http neither waits for nor closes hijacked
+// connections, and it waits for a long poll until the poll answers. So
+// each socket server tells its clients to go away there (a websocket close
+// 1001, a long poll answered now) and returns once they are gone.
+func (s *Server) OnShutdown(name string, f func(ctx context.Context) error) {
+	s.goAways = append(s.goAways, namedGoAway{name, f})
 }
 
 // Start binds every listener and serves them in the background. If one
@@ -104,8 +140,9 @@ func (s *Server) Start() error {
 		}
 		e.ln = ln
 		e.srv = &http.Server{
-			Handler:           Recover(s.log, e.handler),
+			Handler:           Recover(s.log, deadlines(s.opts, e.handler)),
 			ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+			WriteTimeout:      s.opts.WriteTimeout,
 			IdleTimeout:       s.opts.IdleTimeout,
 			MaxHeaderBytes:    s.opts.MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -135,8 +172,8 @@ func (s *Server) Addr(name string) string {
 }
 
 // Wait serves until ctx ends or a listener fails, then shuts down: stops
-// accepting, drains in-flight requests up to ShutdownTimeout (then closes
-// what is left), and runs the closers. It returns the listener failure, if
+// accepting, runs the OnShutdown hooks while it drains in-flight requests
+// up to ShutdownTimeout (then closes what is left), and runs the closers. It returns the listener failure, if
 // any, joined with shutdown errors.
 func (s *Server) Wait(ctx context.Context) error {
 	var cause error
@@ -151,6 +188,17 @@ func (s *Server) Wait(ctx context.Context) error {
 	errs := []error{cause}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	for _, g := range s.goAways {
+		wg.Add(1)
+		go func(g namedGoAway) {
+			defer wg.Done()
+			if err := g.f(dctx); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("shut down %s: %w", g.name, err))
+				mu.Unlock()
+			}
+		}(g)
+	}
 	for _, e := range s.entries {
 		wg.Add(1)
 		go func(e *entry) {

@@ -22,16 +22,22 @@ func runServe(ctx context.Context, g *globals, args []string) int {
 	log := newLogger(g.stderr, cfg.Server.LogFormat, cfg.Server.LogLevel)
 	log.Info("starting walletgate", "version", version, "config", cfg.Sources, "coins", len(cfg.Coins), "default_coin", cfg.DefaultCoin)
 
+	app, err := buildApp(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "walletgate: %v\n", err)
+		return exitFailure
+	}
 	srv := server.New(log, server.Options{
 		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		BodyReadTimeout:   cfg.Server.BodyReadTimeout.D(),
+		WriteTimeout:      cfg.Server.WriteTimeout.D(),
+		StreamPaths:       app.streamPaths,
 	})
-	app, err := buildApp(ctx, cfg, log)
-	if err != nil {
-		fmt.Fprintf(g.stderr, "walletgate: %v\n", err)
-		return exitFailure
+	for _, s := range app.shutdowns {
+		srv.OnShutdown(s.name, s.run)
 	}
 	for _, c := range app.closers {
 		srv.OnClose(c.name, c.c)
