@@ -105,6 +105,11 @@ func parseYAML(data []byte, path string, cfg *Config) Problems {
 			addDecodeError(&probs, path, key, err)
 			continue
 		}
+		if c.Backend.Type == "" && unquotedNull(mappingValue(mappingValue(body, "backend"), "type")) {
+			// `type: null` unquoted is YAML's null, not the string; the
+			// README lists the null backend that way, so take it as meant.
+			c.Backend.Type = BackendNull
+		}
 		resolveType(path, key+".backend", "backend", &c.Backend.Type, &c.Backend.Class, &probs)
 		if c.Backend.Class != "" && c.Backend.Type == BackendNode {
 			// cryptoassets only ever used bitcoind's wallet: no chain
@@ -171,6 +176,26 @@ func validHandlerName(s string) bool {
 		}
 	}
 	return true
+}
+
+// mappingValue returns the value node of key in mapping n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// unquotedNull reports whether n is the word null written without quotes
+// (YAML reads it as null, not as the string "null"). An empty value or ~
+// is null too, but nobody means the null backend by those.
+func unquotedNull(n *yaml.Node) bool {
+	return n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!null" && strings.EqualFold(n.Value, "null")
 }
 
 func addDecodeError(probs *Problems, path, key string, err error) {

@@ -3,6 +3,8 @@ package peerchannels
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -27,6 +29,13 @@ type Config struct {
 	// default to the external host and port.
 	HrefHost string
 	HrefPort int
+	// HrefFromRequest builds hrefs and the discovery document's baseUrl
+	// from the address each request came to (its Host header) instead.
+	// WithDefaults sets it when none of HrefHost, HrefPort, ExternalHost
+	// and ExternalPort is given: the reference's default, 127.0.0.1:47124,
+	// is where it listens, while walletgate serves these APIs on its main
+	// listener unless told otherwise.
+	HrefFromRequest bool
 
 	// MaxMessageContentLength bounds a written message's payload
 	// (MAX_MESSAGE_CONTENT_LENGTH). The reference code defaults to 0, which
@@ -113,6 +122,9 @@ func knownNetwork(n string) bool {
 
 // WithDefaults returns c with every unset field given its default.
 func (c Config) WithDefaults() Config {
+	if c.HrefHost == "" && c.HrefPort == 0 && c.ExternalHost == "" && c.ExternalPort == 0 {
+		c.HrefFromRequest = true
+	}
 	if c.ExternalHost == "" {
 		c.ExternalHost = DefaultExternalHost
 	}
@@ -275,15 +287,29 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	return c, nil
 }
 
-// href is the public address of a channel: port 80 → http without a port,
-// 443 → https, otherwise http://host:port.
-func (c Config) href(externalID string) string {
+// href is the public address of a channel.
+func (c Config) href(r *http.Request, externalID string) string {
+	return c.publicBase(r) + "/api/v1/channel/" + externalID
+}
+
+// publicBase is the scheme and address clients reach the APIs at. From
+// HREF_*/EXTERNAL_*: port 80 → http without a port, 443 → https,
+// otherwise http://host:port. From the request: its Host, over https when
+// it came by TLS or a proxy says so (X-Forwarded-Proto).
+func (c Config) publicBase(r *http.Request) string {
+	if c.HrefFromRequest && r != nil && r.Host != "" {
+		scheme := "http"
+		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+			scheme = "https"
+		}
+		return scheme + "://" + r.Host
+	}
 	switch c.HrefPort {
 	case 80:
-		return "http://" + c.HrefHost + "/api/v1/channel/" + externalID
+		return "http://" + c.HrefHost
 	case 443:
-		return "https://" + c.HrefHost + "/api/v1/channel/" + externalID
+		return "https://" + c.HrefHost
 	default:
-		return "http://" + c.HrefHost + ":" + strconv.Itoa(c.HrefPort) + "/api/v1/channel/" + externalID
+		return "http://" + net.JoinHostPort(c.HrefHost, strconv.Itoa(c.HrefPort))
 	}
 }

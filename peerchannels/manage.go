@@ -40,13 +40,13 @@ func toTokenJSON(t walletgate.Token) tokenJSON {
 
 // toChannelJSON includes revoked tokens, as the reference's unfiltered
 // query does.
-func (s *Service) toChannelJSON(ch walletgate.Channel) channelJSON {
+func (s *Service) toChannelJSON(r *http.Request, ch walletgate.Channel) channelJSON {
 	toks := make([]tokenJSON, 0, len(ch.Tokens))
 	for _, t := range ch.Tokens {
 		toks = append(toks, toTokenJSON(t))
 	}
 	return channelJSON{
-		ID: ch.ExternalID, Href: s.cfg.href(ch.ExternalID),
+		ID: ch.ExternalID, Href: s.cfg.href(r, ch.ExternalID),
 		PublicRead: ch.PublicRead, PublicWrite: ch.PublicWrite, Sequenced: ch.Sequenced, Locked: ch.Locked,
 		HeadSequence: ch.HeadSequence,
 		Retention: retentionJSON{
@@ -90,7 +90,7 @@ func (s *Service) createChannel(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, r, err, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.toChannelJSON(ch))
+	writeJSON(w, http.StatusOK, s.toChannelJSON(r, ch))
 }
 
 // listChannels is GET /api/v1/channel/manage/list: a bare JSON array.
@@ -106,7 +106,7 @@ func (s *Service) listChannels(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]channelJSON, 0, len(chs))
 	for _, ch := range chs {
-		out = append(out, s.toChannelJSON(ch))
+		out = append(out, s.toChannelJSON(r, ch))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -121,7 +121,7 @@ func (s *Service) getChannel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.toChannelJSON(ch))
+	writeJSON(w, http.StatusOK, s.toChannelJSON(r, ch))
 }
 
 // amendChannel is POST /api/v1/channel/manage/{id}; it echoes the three

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -108,7 +109,7 @@ func e2eHref(t *testing.T, be backend) {
 		{8080, "http://h.example:8080/api/v1/channel/X"},
 	} {
 		c := Config{HrefHost: "h.example", HrefPort: tc.port}.WithDefaults()
-		if got := c.href("X"); got != tc.want {
+		if got := c.href(httptest.NewRequest("GET", "http://other.example/", nil), "X"); got != tc.want {
 			t.Errorf("port %d: href %q, want %q", tc.port, got, tc.want)
 		}
 	}

@@ -98,11 +98,34 @@ func e2eRootAndEndpoints(t *testing.T, be backend) {
 	e := newEnvWith(t, be, func(c *Config) { c.Now = clk.Now })
 	want(t, "root", e.req("GET", "/", ""), 200, "ElectrumSV Reference Server")
 	r := e.req("GET", "/api/v1/endpoints", "")
-	want(t, "endpoints", r, 200, `{"apiType":"bsvapi.endpoint","apiVersion":1,"baseUrl":"http://127.0.0.1:47124",`+
+	// HREF_HOST/HREF_PORT (127.0.0.1:55666 in the harness) name the
+	// address clients reach; the reference hard-coded 127.0.0.1:47124.
+	want(t, "endpoints", r, 200, `{"apiType":"bsvapi.endpoint","apiVersion":1,"baseUrl":"http://127.0.0.1:55666",`+
 		`"endpoints":[{"apiType":"bsvapi.account","apiVersion":1,"baseUrl":"/api/v1/account"},`+
 		`{"apiType":"bsvapi.channel","apiVersion":1,"baseUrl":"/api/v1/channel"},`+
 		`{"apiType":"bsvapi.websocket","apiVersion":1,"baseUrl":"/api/v1/web-socket"}],`+
 		`"expiryTime":"2026-11-22T12:00:00.000000Z","timestamp":"2026-11-21T12:00:00.000000Z"}`)
+
+	// With none of HREF_*/EXTERNAL_* set, the address the request came
+	// to, for baseUrl and hrefs alike; a proxy's X-Forwarded-Proto says
+	// https.
+	bare := newEnvWith(t, be, func(c *Config) { c.HrefHost, c.HrefPort = "", 0 })
+	host := strings.TrimPrefix(bare.srv.URL, "http://")
+	var doc struct {
+		BaseURL string `json:"baseUrl"`
+	}
+	bare.req("GET", "/api/v1/endpoints", "").json(t, &doc)
+	if doc.BaseURL != "http://"+host {
+		t.Errorf("baseUrl %q, want the listener the request came to, http://%s", doc.BaseURL, host)
+	}
+	bare.req("GET", "/api/v1/endpoints", "", "X-Forwarded-Proto", "https").json(t, &doc)
+	if doc.BaseURL != "https://"+host {
+		t.Errorf("baseUrl behind a TLS proxy %q, want https://%s", doc.BaseURL, host)
+	}
+	key, _ := bare.account()
+	if ch := bare.channel(key, ""); ch.Href != "http://"+host+"/api/v1/channel/"+ch.ID {
+		t.Errorf("href %q, want it on http://%s", ch.Href, host)
+	}
 
 	full := newEnvWith(t, be, func(c *Config) { c.Now = clk.Now; c.ExposeHeaderSVAPIs = true; c.ExposeIndexerAPIs = true })
 	r = full.req("GET", "/api/v1/endpoints", "")

@@ -117,10 +117,6 @@ func (s *Service) root(w http.ResponseWriter, r *http.Request) {
 // endpointTimeFormat carries microseconds, as the reference's isoformat()+"Z".
 const endpointTimeFormat = "2006-01-02T15:04:05.000000Z"
 
-// endpointsBaseURL is hard-coded in the reference server, whatever the
-// listener; clients take the address they called instead.
-const endpointsBaseURL = "http://127.0.0.1:47124"
-
 type endpointJSON struct {
 	APIType    string `json:"apiType"`
 	APIVersion int    `json:"apiVersion"`
@@ -167,7 +163,9 @@ func (s *Service) endpoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"apiType":    "bsvapi.endpoint",
 		"apiVersion": 1,
-		"baseUrl":    endpointsBaseURL,
+		// The reference hard-codes http://127.0.0.1:47124 whatever its
+		// listener; this names the address clients actually reach.
+		"baseUrl":    s.cfg.publicBase(r),
 		"timestamp":  now.Format(endpointTimeFormat),
 		"expiryTime": now.Add(24 * time.Hour).Format(endpointTimeFormat),
 		"endpoints":  eps,

@@ -43,8 +43,14 @@ type app struct {
 	// the server with exit code 2, as cryptoassets' service monitor did,
 	// so a supervisor restarts it instead of it running half-deaf.
 	critical []task
-	coins    map[string]*coinApp
-	deposits *depositApp
+	// shutdowns run when shutdown starts, beside the drain: the socket
+	// servers tell their clients to go away (server.OnShutdown).
+	shutdowns []task
+	// streamPaths are the long-poll path prefixes, exempt from the write
+	// deadline (server.Options.StreamPaths).
+	streamPaths []string
+	coins       map[string]*coinApp
+	deposits    *depositApp
 	// ready channels close when a background task is live (for example the
 	// peer-channel notice subscription); serve waits for them before it
 	// accepts requests, so no acknowledged write can miss its listeners.
@@ -130,8 +136,8 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		}
 	}
 
-	var root http.Handler = a.coins[cfg.DefaultCoin].rest
-	root = m.Wrap("bitweb", root)
+	mux.Handle("/", m.Wrap("bitweb", a.coins[cfg.DefaultCoin].rest))
+	var sharedPC http.Handler // the peer channels, when on the main listener
 	if cfg.PeerChannels.Enabled {
 		pcfg, err := peerchannels.ConfigFromEnv(cfg.Lookup)
 		if err != nil {
@@ -150,11 +156,10 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		if cfg.PeerChannels.Listen != "" {
 			a.extra = append(a.extra, listener{"peerchannels", cfg.PeerChannels.Listen, ph})
 		} else {
-			root = splitPeerChannels(ph, root)
+			sharedPC = ph
 		}
 	}
-	mux.Handle("/", root)
-	a.main = mux
+	a.main = splitPaths(sharedPC, mux)
 	return a, nil
 }
 
@@ -197,6 +202,7 @@ func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics
 		mux.Handle("/v1/"+c.Name+"/ws", m.Wrap("ws", w))
 	}
 	mux.Handle(sio.Config().Path, m.Wrap("socket.io", sio))
+	a.streamPaths = append(a.streamPaths, sio.Config().Path)
 	mux.Handle("/ws", m.Wrap("ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		coin := r.URL.Query().Get("coin")
 		if coin == "" {
@@ -261,16 +267,41 @@ func notifyHook(notify func()) http.Handler {
 	})
 }
 
-// splitPeerChannels sends the ElectrumSV paths (/api/v1/… and the bare /
-// liveness text) to pc and everything else to the wallet API.
-func splitPeerChannels(pc, rest http.Handler) http.Handler {
+// splitPaths sends the ElectrumSV paths (/api/v1/… and the bare /
+// liveness text) to pc, when pc is served on this listener, exactly as they
+// came: the reference server (aiohttp) answers 404 for
+// /api/v1/channel//manage and redirects nothing. Every other path goes to
+// mux with runs of slashes merged, because the Bitweb server answers
+// //info as /info while ServeMux would redirect it.
+func splitPaths(pc, mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/api/v1/") {
+		p := r.URL.Path
+		if pc != nil && (p == "/" || strings.HasPrefix(p, "/api/v1/")) {
 			pc.ServeHTTP(w, r)
 			return
 		}
-		rest.ServeHTTP(w, r)
+		if strings.Contains(p, "//") {
+			r2 := *r
+			u := *r.URL
+			u.Path, u.RawPath = mergeSlashes(p), mergeSlashes(u.RawPath)
+			r2.URL = &u
+			r = &r2
+		}
+		mux.ServeHTTP(w, r)
 	})
+}
+
+// mergeSlashes replaces every run of slashes in p with one.
+func mergeSlashes(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
 }
 
 // storeCloser is a ChannelStore that can be closed.

@@ -178,7 +178,7 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 			PollInterval:     cfg.Deposits.PollInterval.D(),
 			FetchTimeout:     cfg.Deposits.FetchTimeout.D(),
 			OnEvents:         d.wake,
-			Logger:           dlog.With("coin", c.Name),
+			Logger:           dlog, // the tracker names the coin on each line
 		})
 		if err != nil {
 			return nil, fmt.Errorf("coin %s: %w", c.Name, err)
@@ -347,7 +347,9 @@ func wireIntakes(a *app, cfg *config.Config, coins []config.Coin, n walletgate.T
 	var httpAddrs []string
 	for _, c := range coins {
 		for _, w := range c.Backend.Walletnotify {
-			clog := ilog.With("coin", c.Name, "intake", w.Type)
+			// No coin attribute: the intakes name the coin on the lines
+			// that concern one (a shared HTTP intake serves several).
+			clog := ilog.With("intake", w.Type)
 			switch w.Type {
 			case config.NotifyHTTP:
 				addr := w.Addr()

@@ -202,8 +202,61 @@ func TestServeAnswersHealthzAndStopsOnSIGTERM(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("LOG_FORMAT=json printed a non-JSON line: %q", line)
 		}
+		if d := duplicateKeys(t, line); len(d) > 0 {
+			t.Errorf("log line repeats keys %v: %s", d, line)
+		}
 	}
 	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
 		t.Fatalf("no orderly stop in logs:\n%s", logs.String())
+	}
+}
+
+// duplicateKeys lists the keys that appear twice in one JSON object of
+// line (at any depth): encoding/json keeps the last and hides the repeat.
+func duplicateKeys(t testing.TB, line string) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	var dups []string
+	var walk func() // reads one value
+	walk = func() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				key := k.(string)
+				if seen[key] {
+					dups = append(dups, key)
+				}
+				seen[key] = true
+				walk()
+			}
+			dec.Token() // }
+		case json.Delim('['):
+			for dec.More() {
+				walk()
+			}
+			dec.Token() // ]
+		}
+	}
+	walk()
+	return dups
+}
+
+func TestDuplicateKeys(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"a":1,"b":{"c":1,"c":2},"a":[{"d":1,"d":2}]}`: "[c a d]",
+		`{"coin":"bitweb","electrum":"x:1"}`:            "[]",
+	} {
+		if got := fmt.Sprint(duplicateKeys(t, line)); got != want {
+			t.Errorf("duplicateKeys(%s) = %s, want %s", line, got, want)
+		}
 	}
 }

@@ -235,3 +235,22 @@ func killDuringWrites(t *testing.T, bin string, env ...string) {
 		t.Errorf("restart logs do not mention the store:\n%s", p2.logs.String())
 	}
 }
+
+// stopProc sends SIGTERM and waits for the process to exit; it fails the
+// test unless the exit is clean (code 0).
+func stopProc(t testing.TB, p *proc) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\nlogs:\n%s", err, p.logs.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("walletgate did not stop after SIGTERM\nlogs:\n%s", p.logs.String())
+	}
+}

@@ -129,13 +129,16 @@ func wantsBinary(r *http.Request) bool {
 
 func (h *Handler) serveHeader(w http.ResponseWriter, r *http.Request) {
 	text := r.PathValue("hash")
+	binaryMode := wantsBinary(r)
+	var hdr Header
 	hash, err := chainhash.NewHashFromStr(text)
 	if err != nil || len(text) != 2*chainhash.HashSize {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid block hash %q: want 64 hex characters", text))
-		return
+		// The reference passes any text to HeaderSV, which finds no
+		// header by it: clients see the not-found answer, not a 400.
+		err = walletgate.Errorf(walletgate.ENotFound, "block header %q not found: not a block hash", text)
+	} else {
+		hdr, err = h.cfg.Source.HeaderByHash(r.Context(), *hash)
 	}
-	hdr, err := h.cfg.Source.HeaderByHash(r.Context(), *hash)
-	binaryMode := wantsBinary(r)
 	if err != nil {
 		if walletgate.ErrorCode(err) == walletgate.ENotFound {
 			if binaryMode {
