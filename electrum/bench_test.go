@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/electrum/electrumtest"
 )
 
@@ -78,5 +79,47 @@ func BenchmarkPipelinedCalls(b *testing.B) {
 	srv := startServer(b, fundedChain(50), electrumtest.Config{})
 	for _, workers := range []int{1, 16, 128} {
 		b.Run(fmt.Sprintf("callers=%d", workers), func(b *testing.B) { benchBalances(b, srv, workers, nil) })
+	}
+}
+
+// BenchmarkOutageAnswer measures how long a call takes to fail while the
+// server is down (connections refused), with ELECTRUM_TIMEOUT's default of
+// 15 s: the original server answered such calls in 10–50 ms; waiting for
+// the timeout would show here as 15 s per op. "never-up" starts with the
+// server gone; "after-drop" loses a working server first.
+func BenchmarkOutageAnswer(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		down func(b *testing.B) Config
+	}{
+		{"never-up", func(b *testing.B) Config {
+			host, port := closedPort(b)
+			return Config{Host: host, Port: port}
+		}},
+		{"after-drop", func(b *testing.B) Config {
+			srv := startServer(b, fundedChain(1), electrumtest.Config{})
+			cfg := clientConfig(b, srv)
+			cl := newClient(b, cfg, nil)
+			waitReady(b, cl)
+			cl.Close()
+			if err := srv.Down(); err != nil {
+				b.Fatal(err)
+			}
+			return cfg
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := tc.down(b)
+			cfg.Timeout = 15 * time.Second
+			cl := newClient(b, cfg, nil)
+			ctx := context.Background()
+			_, _ = cl.Balance(ctx, shOf(1)) // the first attempt's outcome
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cl.Balance(ctx, shOf(1)); walletgate.ErrorCode(err) != walletgate.EUnavailable {
+					b.Fatalf("balance during the outage: %v, want EUnavailable", err)
+				}
+			}
+		})
 	}
 }

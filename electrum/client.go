@@ -33,8 +33,11 @@ var _ walletgate.Backend = (*Client)(nil)
 
 // New validates cfg (after Defaults) and starts the pool and the subscriber
 // in the background; it does not wait for a connection, so it never blocks
-// (ctx is only checked). Calls made before a connection is up wait for one
-// until their deadline. Events go to sink tagged with coin.
+// (ctx is only checked). Calls made before the first connection attempt
+// ended wait for it (within their deadline); once an attempt failed, calls
+// made while no connection is up fail at once with EUnavailable naming the
+// server and the last error, while the client keeps reconnecting in the
+// background. Events go to sink tagged with coin.
 func New(ctx context.Context, cfg Config, coin string, sink walletgate.EventSink, log *slog.Logger) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("electrum: new client for %s: %w", coin, err)
@@ -46,11 +49,14 @@ func New(ctx context.Context, cfg Config, coin string, sink walletgate.EventSink
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("coin", coin, "electrum", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	// The caller's logger carries the coin already (each logger owns its
+	// attributes once: JSON logs must not repeat a key).
+	log = log.With("electrum", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	cl := &Client{cfg: cfg, coin: coin, log: log, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
-	sh := newShared()
-	cl.pool = newPool(&cl.cfg, sh, log)
-	cl.sub = newSubscriber(&cl.cfg, sh, coin, sink, log)
+	poolHealth, subHealth := newHealth(), newHealth()
+	sh := newShared(newReach(poolHealth, subHealth))
+	cl.pool = newPool(&cl.cfg, sh, poolHealth, log)
+	cl.sub = newSubscriber(&cl.cfg, sh, subHealth, coin, sink, log)
 	return cl, nil
 }
 
@@ -150,17 +156,17 @@ func (cl *Client) do(ctx context.Context, reqs []request, retryLost bool) []outc
 	return out
 }
 
-// unavailable explains a call that never got a connection.
+// unavailable explains a call whose deadline passed: while no connection
+// was up (it waited for the first one, or for a redial), or on a live one.
 func (cl *Client) unavailable(method string, err error) error {
 	if errors.Is(err, errClosed) {
 		return walletgate.WrapError(walletgate.EUnavailable, err, "ElectrumX client for %s is closed", cl.coin)
 	}
-	if cl.pool.live.Load() == 0 {
-		var last error
-		if p := cl.pool.lastErr.Load(); p != nil {
-			last = *p
+	if st := cl.pool.health.state(); st.live == 0 {
+		if st.last == nil {
+			return walletgate.WrapError(walletgate.EUnavailable, err, "no connection to ElectrumX %s for %s yet", cl.addr, method)
 		}
-		return walletgate.WrapError(walletgate.EUnavailable, errors.Join(err, last), "no connection to ElectrumX %s for %s", cl.addr, method)
+		return walletgate.WrapError(walletgate.EUnavailable, errors.Join(err, st.last), "no connection to ElectrumX %s for %s: %s", cl.addr, method, causeText(st.last))
 	}
 	return cl.mapErr(method, err)
 }
@@ -170,9 +176,14 @@ func (cl *Client) unavailable(method string, err error) error {
 func (cl *Client) mapErr(method string, err error) error {
 	var re *walletgate.RPCError
 	var we *walletgate.Error
+	var down *downError
 	switch {
 	case errors.As(err, &re), errors.As(err, &we):
 		return err
+	case errors.As(err, &down):
+		// Failed at once: the message is what a client sees (a 503 on
+		// REST), so it names the server and why it cannot be reached.
+		return walletgate.WrapError(walletgate.EUnavailable, err, "no connection to ElectrumX %s (reconnecting in the background): %s", cl.addr, causeText(down.last))
 	case errors.Is(err, errClosed):
 		return walletgate.WrapError(walletgate.EUnavailable, err, "ElectrumX client for %s is closed", cl.coin)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -455,6 +466,13 @@ func (cl *Client) Unsubscribe(ctx context.Context, sh walletgate.ScriptHash) err
 	cl.sub.unsubscribe(ctx, sh)
 	return nil
 }
+
+// SubscriptionEpoch implements wallet.SubscriptionGuard: the epoch changes
+// every time the subscriber connection drops, and live is true only while a
+// connection is up and resynced (every subscription re-sent and its status
+// compared, changes published). A value cached under one epoch may have
+// missed a change notification once the epoch moved on. It takes no locks.
+func (cl *Client) SubscriptionEpoch() (epoch uint64, live bool) { return cl.sub.epoch() }
 
 // Stats is a snapshot of a client's connections, for metrics and health
 // checks.

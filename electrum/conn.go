@@ -110,10 +110,12 @@ type shared struct {
 	// tipHeight is the subscriber's tip (-1 until known); it tells which
 	// flush filler the chain can supply.
 	tipHeight atomic.Int64
+	// reach wakes every part of the client when one gets through.
+	reach *reach
 }
 
-func newShared() *shared {
-	sh := &shared{}
+func newShared(r *reach) *shared {
+	sh := &shared{reach: r}
 	sh.tipHeight.Store(-1)
 	return sh
 }
@@ -125,13 +127,13 @@ func dial(ctx context.Context, cfg *Config, sh *shared, log *slog.Logger, onNoti
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("electrum: connect to %s: %w", addr, err)
+		return nil, &dialError{addr: addr, tls: false, err: err}
 	}
 	if cfg.TLS {
 		tc := tls.Client(nc, &tls.Config{ServerName: cfg.Host, InsecureSkipVerify: cfg.SkipVerify, MinVersion: tls.VersionTLS12}) //nolint:gosec // verification is the operator's setting
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("electrum: TLS handshake with %s: %w", addr, err)
+			return nil, &dialError{addr: addr, tls: true, err: err}
 		}
 		nc = tc
 	}
@@ -152,6 +154,37 @@ func dial(ctx context.Context, cfg *Config, sh *shared, log *slog.Logger, onNoti
 	go c.readLoop(br)
 	go c.housekeep()
 	return c, nil
+}
+
+// dialError is a failed TCP connect or TLS handshake with addr.
+type dialError struct {
+	addr string
+	tls  bool // the handshake failed, not the connect
+	err  error
+}
+
+func (e *dialError) Error() string {
+	if e.tls {
+		return fmt.Sprintf("electrum: TLS handshake with %s: %v", e.addr, e.err)
+	}
+	return fmt.Sprintf("electrum: connect to %s: %v", e.addr, e.err)
+}
+
+func (e *dialError) Unwrap() error { return e.err }
+
+// causeText is err for a message that already names the server: a connect
+// error without the address prefix (the net error names it again).
+func causeText(err error) string {
+	var de *dialError
+	switch {
+	case err == nil:
+		return "no attempt has ended yet"
+	case errors.As(err, &de) && de.tls:
+		return "TLS handshake: " + de.err.Error()
+	case errors.As(err, &de):
+		return de.err.Error()
+	}
+	return err.Error()
 }
 
 // negotiate sends server.version and waits for its reply before anything

@@ -30,8 +30,21 @@
 // connection, at most Config.MaxRetries times. Server errors come back as
 // *walletgate.RPCError with code and message verbatim; transport failures as
 // walletgate.Error with EUnavailable, or ETimeout at the call's deadline
-// (Config.Timeout caps every call). Broken connections are replaced in the
-// background with exponential backoff and jitter; idle ones send server.ping
-// after Config.PingInterval of send-idleness, and one whose oldest request
-// waited Config.StallTimeout is replaced.
+// (Config.Timeout caps every call on a live connection). Broken connections
+// are replaced in the background with exponential backoff and jitter (cut
+// short when another connection of the client gets through); idle ones send
+// server.ping after Config.PingInterval of send-idleness, and one whose
+// oldest request waited Config.StallTimeout is replaced.
+//
+// A dead server fails fast: while no connection is up and the last attempt
+// to make one failed (refused, DNS, TLS, negotiation), a call or Subscribe
+// fails at once with EUnavailable whose message names host:port and that
+// error, instead of waiting out Config.Timeout. Calls wait only while a
+// connection is expected shortly: before the first attempt ended, during the
+// one redial that follows a dropped connection, and once another connection
+// of the client got through.
+//
+// Cached answers above this package are only as good as the subscriber
+// connection: Client.SubscriptionEpoch tells the wallet cache when it dropped
+// (see wallet.SubscriptionGuard).
 package electrum

@@ -3,6 +3,7 @@ package electrum
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -40,13 +41,15 @@ type pool struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
-	live    atomic.Int32
-	lastErr atomic.Pointer[error]
+	// live counts serving connections, for Stats; health decides whether a
+	// call is sent, waits for a connection or fails at once.
+	live   atomic.Int32
+	health *health
 }
 
-func newPool(cfg *Config, sh *shared, log *slog.Logger) *pool {
+func newPool(cfg *Config, sh *shared, h *health, log *slog.Logger) *pool {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &pool{cfg: cfg, sh: sh, log: log, work: make(chan *job), ctx: ctx, stop: cancel}
+	p := &pool{cfg: cfg, sh: sh, log: log, work: make(chan *job), ctx: ctx, stop: cancel, health: h}
 	for i := 0; i < cfg.PoolSize; i++ {
 		p.wg.Add(1)
 		go p.supervise(i)
@@ -60,14 +63,31 @@ func (p *pool) close() {
 }
 
 // submit hands j to a connection, waiting for capacity until ctx ends.
+// While no connection is up it fails at once with a *downError (the
+// supervisors keep redialling in the background), except while one is
+// expected shortly (see health.hopeful), when it waits for it: so the
+// deadline only ever bounds a wait for a live connection or a dial under
+// way, never an outage.
 func (p *pool) submit(ctx context.Context, j *job) error {
-	select {
-	case p.work <- j:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-p.ctx.Done():
-		return errClosed
+	for {
+		st := p.health.state()
+		if err := st.unreachable(); err != nil {
+			return err
+		}
+		var work chan *job // nil, so never ready, while waiting for a connection
+		if st.live > 0 {
+			work = p.work
+		}
+		select {
+		case work <- j:
+			return nil
+		case <-st.changed:
+			// A connection came or went: decide again.
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.ctx.Done():
+			return errClosed
+		}
 	}
 }
 
@@ -81,6 +101,7 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
+// sleepCtx waits d; it returns false when ctx ends first.
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -93,37 +114,26 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // supervise keeps slot i connected: it dials, serves until the connection
-// breaks, and redials with exponential backoff and jitter. A connection that
-// served a while is redialled at once; one closed after -101 waits first.
+// breaks, and redials on the schedule of redial.
 func (p *pool) supervise(i int) {
 	defer p.wg.Done()
-	backoff := time.Duration(0)
-	for p.ctx.Err() == nil {
-		if backoff > 0 && !sleepCtx(p.ctx, jitter(backoff)) {
-			return
-		}
+	r := &redial{cfg: p.cfg}
+	for r.wait(p.ctx, p.sh.reach) {
 		c, err := dial(p.ctx, p.cfg, p.sh, p.log, nil)
 		if err != nil {
-			p.lastErr.Store(&err)
-			p.log.Warn("electrum: pool connection failed", "slot", i, "err", err, "retry_in", backoff)
-			backoff = nextBackoff(backoff, p.cfg)
+			p.health.failed(err)
+			p.log.Warn("electrum: pool connection failed", "slot", i, "err", err, "retry_in", r.failed())
 			continue
 		}
 		p.live.Add(1)
+		p.health.up()
+		p.sh.reach.connected()
 		started := time.Now()
 		p.serve(c)
 		p.live.Add(-1)
-		err = c.err()
-		p.lastErr.Store(&err)
 		c.close()
-		switch {
-		case c.excessive.Load():
-			backoff = nextBackoff(max(backoff, p.cfg.BackoffMin), p.cfg)
-		case time.Since(started) > p.cfg.BackoffMax:
-			backoff = 0
-		default:
-			backoff = nextBackoff(backoff, p.cfg)
-		}
+		wait := r.ended(time.Since(started), c.excessive.Load())
+		p.health.down(fmt.Errorf("connection lost: %w", c.err()), wait)
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/walletgate/walletgate"
@@ -18,12 +21,22 @@ type sub struct {
 	status string
 	ready  chan struct{} // closed once the first subscribe answered
 	err    error
-	// A notification that arrived while the first subscribe was under
-	// way: it wins over the reply if it came after it on the same
-	// connection.
-	early     bool
-	earlyConn *conn
-	earlySeq  uint64
+	// from and seq are the connection and position (see call.seq) of the
+	// message status came from. Replies are applied by the goroutine that
+	// waited for them, after the reader has moved on, so a notification
+	// read right behind a reply can be applied first; an older message of
+	// the same connection never overwrites it.
+	from *conn
+	seq  uint64
+}
+
+// liveState is the subscriber's connection as the wallet's cache sees it:
+// the epoch changes whenever the connection drops (change notifications
+// may have been lost from then on), and conn is set only once a connection
+// is resynced (every subscription re-sent and its status compared).
+type liveState struct {
+	epoch uint64
+	conn  *conn
 }
 
 // subscriber owns the push connection: blockchain.headers.subscribe plus one
@@ -42,18 +55,21 @@ type subscriber struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
+	health *health                   // whether Subscribe waits or fails at once
+	live   atomic.Pointer[liveState] // read without locks on every cached wallet read
+
 	mu      sync.Mutex
-	conn    *conn         // nil while disconnected or resyncing
-	up      chan struct{} // closed when conn is set
+	conn    *conn // nil while disconnected or resyncing
 	subs    map[walletgate.ScriptHash]*sub
 	tip     walletgate.Tip
 	haveTip bool
 }
 
-func newSubscriber(cfg *Config, sh *shared, coin string, sink walletgate.EventSink, log *slog.Logger) *subscriber {
+func newSubscriber(cfg *Config, sh *shared, h *health, coin string, sink walletgate.EventSink, log *slog.Logger) *subscriber {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &subscriber{cfg: cfg, sh: sh, coin: coin, sink: sink, log: log, ctx: ctx, stop: cancel,
-		up: make(chan struct{}), subs: make(map[walletgate.ScriptHash]*sub)}
+		health: h, subs: make(map[walletgate.ScriptHash]*sub)}
+	s.live.Store(&liveState{})
 	s.wg.Add(1)
 	go s.loop()
 	return s
@@ -71,45 +87,64 @@ func (s *subscriber) publish(ev walletgate.Event) {
 	}
 }
 
+// loop keeps the push connection up, redialling on the schedule of redial.
 func (s *subscriber) loop() {
 	defer s.wg.Done()
-	backoff := time.Duration(0)
-	for s.ctx.Err() == nil {
-		if backoff > 0 && !sleepCtx(s.ctx, jitter(backoff)) {
-			return
-		}
+	r := &redial{cfg: s.cfg}
+	for r.wait(s.ctx, s.sh.reach) {
 		c, err := dial(s.ctx, s.cfg, s.sh, s.log, s.onNotify)
 		if err != nil {
-			s.log.Warn("electrum: subscriber connection failed", "err", err, "retry_in", backoff)
-			backoff = nextBackoff(backoff, s.cfg)
+			s.health.failed(err)
+			s.log.Warn("electrum: subscriber connection failed", "err", err, "retry_in", r.failed())
 			continue
 		}
+		// The server is back: the pool may stop waiting out its backoff,
+		// and Subscribe calls wait for the resync below.
+		s.sh.reach.connected()
 		if err := s.resync(c); err != nil {
 			s.log.Warn("electrum: subscriber resync failed", "err", err)
 			c.close()
-			backoff = nextBackoff(backoff, s.cfg)
+			s.health.failed(fmt.Errorf("resync: %w", err))
+			r.failed()
 			continue
 		}
 		started := time.Now()
+		epoch := s.live.Load().epoch
 		s.mu.Lock()
 		s.conn = c
-		close(s.up)
 		s.mu.Unlock()
+		s.live.Store(&liveState{epoch: epoch, conn: c})
+		s.health.up()
 		select {
 		case <-c.done:
 		case <-s.ctx.Done():
 		}
+		// From here on a change can happen unnoticed: a new epoch, so the
+		// wallet stops trusting what it cached under this connection.
+		s.live.Store(&liveState{epoch: epoch + 1})
 		s.mu.Lock()
 		s.conn = nil
-		s.up = make(chan struct{})
 		s.mu.Unlock()
-		s.log.Info("electrum: subscriber disconnected", "err", c.err())
 		c.close()
-		if c.excessive.Load() || time.Since(started) < s.cfg.BackoffMax {
-			backoff = nextBackoff(backoff, s.cfg)
-		} else {
-			backoff = 0
-		}
+		s.log.Info("electrum: subscriber disconnected", "err", c.err())
+		wait := r.ended(time.Since(started), c.excessive.Load())
+		s.health.down(fmt.Errorf("connection lost: %w", c.err()), wait)
+	}
+}
+
+// epoch reports the subscription epoch (see liveState) and whether change
+// notifications flow now: a resynced connection whose reader has not seen
+// it end.
+func (s *subscriber) epoch() (uint64, bool) {
+	ls := s.live.Load()
+	if ls.conn == nil {
+		return ls.epoch, false
+	}
+	select {
+	case <-ls.conn.done:
+		return ls.epoch, false
+	default:
+		return ls.epoch, true
 	}
 }
 
@@ -138,6 +173,7 @@ func (s *subscriber) resync(c *conn) error {
 		}
 	}
 	s.mu.Unlock()
+	slices.Sort(hashes) // one order per set of subscriptions, for logs and tests
 	for start := 0; start < len(hashes); start += s.cfg.MaxBatch {
 		chunk := hashes[start:min(start+s.cfg.MaxBatch, len(hashes))]
 		calls := make([]*call, len(chunk))
@@ -154,7 +190,7 @@ func (s *subscriber) resync(c *conn) error {
 				}
 				return err
 			}
-			s.setStatus(chunk[i], statusOf(cl.result))
+			s.setStatusFrom(c, cl.seq, chunk[i], statusOf(cl.result))
 		}
 	}
 	return nil
@@ -181,31 +217,31 @@ func (s *subscriber) setTip(t walletgate.Tip) {
 	}
 }
 
-// setStatus records sh's status and publishes it when it differs from the
-// last known one of a live subscription.
-func (s *subscriber) setStatus(sh walletgate.ScriptHash, status string) {
-	s.setStatusFrom(nil, 0, sh, status)
-}
-
-// setStatusFrom is setStatus for a notification, which may arrive before
-// the first subscribe's reply is stored.
+// setStatusFrom applies the status sh had at position seq of connection c
+// (a notification, or a resubscribe reply) and publishes it when it differs
+// from the last known one of a live subscription. A message older than the
+// last one applied from the same connection is dropped: see sub.from.
+// During the first subscribe nothing is published; complete decides what
+// Subscribe returns.
 func (s *subscriber) setStatusFrom(c *conn, seq uint64, sh walletgate.ScriptHash, status string) {
 	s.mu.Lock()
 	sb := s.subs[sh]
-	if sb == nil || sb.refs <= 0 || sb.status == status {
+	if sb == nil || sb.refs <= 0 || (sb.from == c && sb.seq > seq) {
 		s.mu.Unlock()
 		return
 	}
-	select {
-	case <-sb.ready:
-	default:
-		if c != nil {
-			sb.status, sb.early, sb.earlyConn, sb.earlySeq = status, true, c, seq
-		}
+	sb.from, sb.seq = c, seq
+	if sb.status == status {
 		s.mu.Unlock()
 		return
 	}
 	sb.status = status
+	select {
+	case <-sb.ready:
+	default:
+		s.mu.Unlock()
+		return
+	}
 	s.mu.Unlock()
 	s.publish(walletgate.Event{Kind: walletgate.EventScriptHash, ScriptHash: sh, Status: status})
 }
@@ -238,17 +274,23 @@ func (s *subscriber) currentTip() (walletgate.Tip, bool) {
 	return s.tip, s.haveTip && s.conn != nil
 }
 
-// waitConn returns the live connection, waiting for one until ctx ends.
+// waitConn returns the live connection. While there is none it waits for
+// one until ctx ends if one is being made (a resync under way, the redial
+// after a drop), and otherwise fails at once with a *downError.
 func (s *subscriber) waitConn(ctx context.Context) (*conn, error) {
 	for {
 		s.mu.Lock()
-		c, up := s.conn, s.up
+		c := s.conn
 		s.mu.Unlock()
 		if c != nil {
 			return c, nil
 		}
+		st := s.health.state()
+		if err := st.unreachable(); err != nil {
+			return nil, err
+		}
 		select {
-		case <-up:
+		case <-st.changed:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-s.ctx.Done():
@@ -299,8 +341,8 @@ func (s *subscriber) complete(sh walletgate.ScriptHash, sb *sub, status string, 
 		if s.subs[sh] == sb {
 			delete(s.subs, sh)
 		}
-	} else if !sb.early || sb.earlyConn != from || sb.earlySeq < seq {
-		sb.status = status
+	} else if sb.from != from || sb.seq < seq {
+		sb.status, sb.from, sb.seq = status, from, seq
 	}
 	close(sb.ready)
 	return sb.status, err

@@ -43,21 +43,55 @@ func genKey(sh walletgate.ScriptHash, gen uint64) string {
 	return string(sh) + "/" + strconv.FormatUint(gen, 10)
 }
 
-// cachedWatch returns sh's watch state when its cache may be used, with the
-// generation to fetch in.
-func (s *Service) cachedWatch(sh walletgate.ScriptHash) (*watchState, uint64) {
-	if st := s.watched[sh]; st != nil && st.active {
-		return st, st.gen
+// cachedWatch returns sh's watch state when sh is watched, the generation
+// to fetch in, and whether its cache may be used now: only while the
+// backend's change events flow (see SubscriptionGuard). s.mu is held.
+func (s *Service) cachedWatch(sh walletgate.ScriptHash) (st *watchState, gen uint64, trusted bool) {
+	st = s.watched[sh]
+	if st == nil || !st.active {
+		return nil, 0, false
 	}
-	return nil, 0
+	trusted = s.eventsLiveLocked()
+	return st, st.gen, trusted
+}
+
+// eventsLiveLocked follows the guard's epoch and reports whether change
+// events flow now. A new epoch means events may have been lost since the
+// watched values were fetched, so every one of them starts a new
+// generation; the backend's resync publishes the statuses that did change,
+// which then reach the listeners as usual. s.mu is held.
+func (s *Service) eventsLiveLocked() bool {
+	if s.guard == nil {
+		return true
+	}
+	epoch, live := s.guard.SubscriptionEpoch()
+	if epoch != s.epoch {
+		s.epoch = epoch
+		for _, st := range s.watched {
+			s.invalidateLocked(st)
+		}
+	}
+	return live
+}
+
+// keepLocked reports whether a value fetched for st in generation gen while
+// trusted may be cached: st is still watched in that generation and events
+// still flow. s.mu is held.
+func (s *Service) keepLocked(sh walletgate.ScriptHash, st *watchState, gen uint64, trusted bool) bool {
+	if st == nil || !trusted {
+		return false
+	}
+	cur, curGen, still := s.cachedWatch(sh)
+	return cur == st && curGen == gen && still
 }
 
 // Balance returns sh's confirmed and mempool balance in satoshis. For a
-// watched script hash it is served from cache until the next change event.
+// watched script hash it is served from cache until the next change event,
+// and from the backend while the backend's change events do not flow.
 func (s *Service) Balance(ctx context.Context, sh walletgate.ScriptHash) (walletgate.Balance, error) {
 	s.mu.Lock()
-	st, gen := s.cachedWatch(sh)
-	if st != nil && st.balOK {
+	st, gen, trusted := s.cachedWatch(sh)
+	if trusted && st.balOK {
 		b := st.bal
 		s.mu.Unlock()
 		return b, nil
@@ -69,13 +103,11 @@ func (s *Service) Balance(ctx context.Context, sh walletgate.ScriptHash) (wallet
 	if err != nil {
 		return walletgate.Balance{}, backendErr("get balance of "+string(sh), err)
 	}
-	if st != nil {
-		s.mu.Lock()
-		if st.active && st.gen == gen {
-			st.bal, st.balOK = b, true
-		}
-		s.mu.Unlock()
+	s.mu.Lock()
+	if s.keepLocked(sh, st, gen, trusted) {
+		st.bal, st.balOK = b, true
 	}
+	s.mu.Unlock()
 	return b, nil
 }
 
@@ -83,8 +115,8 @@ func (s *Service) Balance(ctx context.Context, sh walletgate.ScriptHash) (wallet
 // The returned slice is shared: never modify it.
 func (s *Service) rawUnspent(ctx context.Context, sh walletgate.ScriptHash) ([]walletgate.UTXO, error) {
 	s.mu.Lock()
-	st, gen := s.cachedWatch(sh)
-	if st != nil && st.utxoOK {
+	st, gen, trusted := s.cachedWatch(sh)
+	if trusted && st.utxoOK {
 		u := st.utxos
 		s.mu.Unlock()
 		return u, nil
@@ -96,13 +128,11 @@ func (s *Service) rawUnspent(ctx context.Context, sh walletgate.ScriptHash) ([]w
 	if err != nil {
 		return nil, backendErr("list unspent of "+string(sh), err)
 	}
-	if st != nil {
-		s.mu.Lock()
-		if st.active && st.gen == gen {
-			st.utxos, st.utxoOK = u, true
-		}
-		s.mu.Unlock()
+	s.mu.Lock()
+	if s.keepLocked(sh, st, gen, trusted) {
+		st.utxos, st.utxoOK = u, true
 	}
+	s.mu.Unlock()
 	return u, nil
 }
 

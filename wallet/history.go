@@ -145,14 +145,15 @@ func classify(e walletgate.HistoryEntry, tx *verboseTx, prevs map[string]*verbos
 }
 
 // rawHistory returns the backend's history of sh: cached until its change
-// event when watched, for Config.HistoryTTL otherwise. The returned slice is
+// event when watched (and only while the backend's events flow, see
+// SubscriptionGuard), for Config.HistoryTTL otherwise. The returned slice is
 // shared: never modify it.
 func (s *Service) rawHistory(ctx context.Context, sh walletgate.ScriptHash) ([]walletgate.HistoryEntry, error) {
 	s.mu.Lock()
-	st, gen := s.cachedWatch(sh)
+	st, gen, trusted := s.cachedWatch(sh)
 	s.mu.Unlock()
 	if h, ok := s.hist.get(sh); ok {
-		if st != nil && h.watched && h.gen == gen {
+		if st != nil && trusted && h.watched && h.gen == gen {
 			return h.list, nil
 		}
 		if st == nil && s.now().Sub(h.at) < s.cfg.HistoryTTL {
@@ -167,8 +168,14 @@ func (s *Service) rawHistory(ctx context.Context, sh walletgate.ScriptHash) ([]w
 		return nil, backendErr("get history of "+string(sh), err)
 	}
 	s.mu.Lock()
-	st2, gen2 := s.cachedWatch(sh)
-	fresh := st2 == st && gen2 == gen
+	var fresh bool
+	if st == nil {
+		// Unwatched: kept for HistoryTTL, unless sh became watched meanwhile.
+		st2, _, _ := s.cachedWatch(sh)
+		fresh = st2 == nil
+	} else {
+		fresh = s.keepLocked(sh, st, gen, trusted)
+	}
 	s.mu.Unlock()
 	if fresh {
 		s.hist.add(sh, histEntry{list: list, at: at, watched: st != nil, gen: gen})

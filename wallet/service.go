@@ -10,10 +10,25 @@ import (
 	"github.com/walletgate/walletgate"
 )
 
+// SubscriptionGuard is implemented by a backend whose change events travel
+// on a connection that can drop (electrum.Client): while it is down, or
+// until it has resubscribed and compared every status, a change can happen
+// without an event, so a cached balance, unspent list or history of a
+// watched script hash cannot be trusted.
+type SubscriptionGuard interface {
+	// SubscriptionEpoch returns a number that changes every time change
+	// events may have been lost (the subscription connection dropped), and
+	// whether they flow now (connected and resubscribed). It is called on
+	// every cached read, so it must be cheap and must not call back into
+	// the service.
+	SubscriptionEpoch() (epoch uint64, live bool)
+}
+
 // Service is the wallet service over one coin's Backend. It is safe for
 // concurrent use. Build it with New and stop it with Close.
 type Service struct {
 	backend walletgate.Backend
+	guard   SubscriptionGuard // nil when the backend's events cannot lapse
 	cfg     Config
 	now     func() time.Time // the clock; tests replace it
 
@@ -24,6 +39,7 @@ type Service struct {
 	tip     tipState
 	watched map[walletgate.ScriptHash]*watchState
 	gen     uint64 // source of watchState generations
+	epoch   uint64 // the guard's epoch the watched generations belong to
 
 	hist     *lru[walletgate.ScriptHash, histEntry]
 	txs      *lru[string, *verboseTx]
@@ -48,8 +64,10 @@ type tipState struct {
 }
 
 // watchState is the per-script-hash state of a watched script hash. Cached
-// values are valid only while active and only for the generation they were
-// fetched in: every change event (and every block) bumps gen.
+// values are valid only while active, only while the backend's change
+// events flow (see SubscriptionGuard) and only for the generation they were
+// fetched in: every change event, every block and every new subscription
+// epoch bumps gen.
 type watchState struct {
 	refs       int
 	active     bool       // the backend subscription is in place
@@ -72,12 +90,16 @@ type histEntry struct {
 
 // New builds a service over backend. The caller keeps ownership of the
 // backend (Close does not close it) and wires the service to the backend's
-// events by passing it as the backend's walletgate.EventSink.
+// events by passing it as the backend's walletgate.EventSink. When backend
+// implements SubscriptionGuard, watched values are served from cache only
+// while it reports its events live.
 func New(backend walletgate.Backend, cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	base, cancel := context.WithCancel(context.Background())
+	guard, _ := backend.(SubscriptionGuard)
 	return &Service{
 		backend:    backend,
+		guard:      guard,
 		cfg:        cfg,
 		now:        time.Now,
 		base:       base,

@@ -3,7 +3,8 @@
 // describes it: the version-first rule, v2-shaped replies, space padding and
 // the 1 s flush rule, batches, notifications, ElectrumX's error codes, idle
 // reaping — plus fault injection (drops, stalls, reordering, -101/-102,
-// refusal, restarts) driven by the test. Its chain comes from a ChainState:
+// refusal, outages, restarts, a scripted step right behind a reply) driven
+// by the test. Its chain comes from a ChainState:
 // a scripted MemChain, or an Indexer over a real btcd regtest node.
 package electrumtest
 
@@ -107,6 +108,8 @@ type Server struct {
 	injectLeft int
 	injectFor  map[string]bool
 	extraPad   atomic.Int64
+	afterFor   string // AfterReply's method; "" when none is armed
+	afterFn    func()
 }
 
 type heldReply struct {
@@ -335,6 +338,53 @@ func (s *Server) Refuse(refuse bool) error {
 		return nil
 	}
 	return s.listen(addr)
+}
+
+// Down models a dead ElectrumX (the process gone, or its host): the
+// listener closes, so connection attempts are refused, and every open
+// session is dropped without replies. Up brings it back on the same
+// address; the chain state is untouched meanwhile, so changes made while it
+// was down are there when it is back, unnotified.
+func (s *Server) Down() error {
+	if err := s.Refuse(true); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	s.DropAll()
+	return nil
+}
+
+// Up ends Down: the server listens again on the same address.
+func (s *Server) Up() error { return s.Refuse(false) }
+
+// AfterReply runs fn once, right after the reply to the next request of
+// method has been queued for sending (for a batch containing it, after the
+// batch's reply line), on the goroutine that answered it. With the flush
+// rule off the reply is on the wire by then, so whatever fn causes — a
+// chain change, whose notification follows — comes after that reply on
+// the same connection: tests use it to script the order of a reply and a
+// notification.
+func (s *Server) AfterReply(method string, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.afterFor, s.afterFn = method, fn
+}
+
+// takeAfterReply returns the armed AfterReply hook if one of methods is its
+// method, disarming it.
+func (s *Server) takeAfterReply(methods ...string) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.afterFn == nil {
+		return nil
+	}
+	for _, m := range methods {
+		if m == s.afterFor {
+			fn := s.afterFn
+			s.afterFor, s.afterFn = "", nil
+			return fn
+		}
+	}
+	return nil
 }
 
 // Restart drops every session and stops listening, then listens again on the

@@ -576,3 +576,80 @@ func TestChangeDuringSubscribeIsNotified(t *testing.T) {
 		t.Fatalf("subscribe answered %s after notifying %s", result, want)
 	}
 }
+
+// TestDownRefusesAndDropsUntilUp: Down is a dead ElectrumX — open sessions
+// end, new connections are refused — and Up serves again on the same
+// address with the changes made meanwhile.
+func TestDownRefusesAndDropsUntilUp(t *testing.T) {
+	chain := NewMemChain()
+	srv := start(t, chain, Config{NoPadding: true})
+	addr := srv.Addr()
+	r := dialRaw(t, srv)
+	r.hello("1.4")
+	if err := srv.Down(); err != nil {
+		t.Fatal(err)
+	}
+	r.expectClosed()
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatalf("connection to %s accepted while down", addr)
+	}
+	chain.Pay(script(4), 700)
+	if err := srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Addr() != addr {
+		t.Fatalf("back on %s, want %s", srv.Addr(), addr)
+	}
+	r2 := dialRaw(t, srv)
+	r2.hello("1.4")
+	rep := r2.call(1, "blockchain.scripthash.get_balance", ScriptHashOf(script(4)))
+	if string(rep.Result) != `{"confirmed":0,"unconfirmed":700}` {
+		t.Fatalf("balance after Up = %s, want the payment made while down", rep.Result)
+	}
+}
+
+// TestAfterReplyOrdersNotificationBehindReply: a chain change made by the
+// AfterReply hook of a subscribe is notified after that subscribe's reply,
+// which still carries the status from before the change — in single and
+// in batch requests.
+func TestAfterReplyOrdersNotificationBehindReply(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
+			chain := NewMemChain()
+			srv := start(t, chain, Config{NoPadding: true})
+			r := dialRaw(t, srv)
+			r.hello("1.4")
+			sh := ScriptHashOf(script(5))
+			ran := make(chan struct{})
+			srv.AfterReply("blockchain.scripthash.subscribe", func() {
+				chain.Pay(script(5), 900)
+				close(ran)
+			})
+			req := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"blockchain.scripthash.subscribe","params":[%q]}`, sh)
+			if batch {
+				req = "[" + req + "]"
+			}
+			r.send(req)
+			first := strings.TrimSpace(r.read())
+			if batch {
+				first = strings.TrimSuffix(strings.TrimPrefix(first, "["), "]")
+			}
+			var rep reply
+			if err := json.Unmarshal([]byte(first), &rep); err != nil || rep.ID == nil || string(rep.Result) != "null" {
+				t.Fatalf("first line %q, want the subscribe reply with the old (null) status", first)
+			}
+			<-ran
+			n := r.reply()
+			if want := fmt.Sprintf(`[%q,%q]`, sh, chain.Snapshot().Status(sh)); n.Method != "blockchain.scripthash.subscribe" || string(n.Params) != want {
+				t.Fatalf("second message %+v, want the notification %s", n, want)
+			}
+			// The hook is spent: the next subscribe changes nothing.
+			before := chain.Snapshot().Status(sh)
+			r.call(2, "blockchain.scripthash.subscribe", sh)
+			if chain.Snapshot().Status(sh) != before {
+				t.Fatal("AfterReply ran twice")
+			}
+		})
+	}
+}

@@ -175,6 +175,9 @@ func (s *session) handleLine(line []byte) bool {
 		reply, fatal := s.dispatch(&req)
 		if reply != nil {
 			s.reply(reply)
+			if fn := s.srv.takeAfterReply(req.Method); fn != nil {
+				fn()
+			}
 		}
 		if fatal {
 			s.closeAfterFlush()
@@ -185,6 +188,7 @@ func (s *session) handleLine(line []byte) bool {
 
 func (s *session) handleBatch(items []json.RawMessage) {
 	var parts [][]byte
+	var methods []string
 	fatal := false
 	for _, it := range items {
 		var req request
@@ -192,6 +196,7 @@ func (s *session) handleBatch(items []json.RawMessage) {
 			parts = append(parts, errorReply(nil, CodeInvalidRequest, "invalid request"))
 			continue
 		}
+		methods = append(methods, req.Method)
 		reply, f := s.dispatch(&req)
 		fatal = fatal || f
 		if reply != nil {
@@ -202,6 +207,9 @@ func (s *session) handleBatch(items []json.RawMessage) {
 		msg := append([]byte{'['}, bytes.Join(parts, []byte(", "))...)
 		msg = append(msg, ']')
 		s.reply(msg)
+		if fn := s.srv.takeAfterReply(methods...); fn != nil {
+			fn()
+		}
 	}
 	if fatal {
 		s.closeAfterFlush()

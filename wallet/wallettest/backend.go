@@ -2,8 +2,9 @@
 // an ElectrumX server's answers and faults closely enough for unit tests of
 // the wallet service and the surfaces above it: unknown transactions fail
 // with ElectrumX's daemon error, broadcasts are rejected with its network
-// rules text, every call can be made to fail or stall, and every round trip
-// is counted (a batch counts once). End-to-end tests use the real electrum
+// rules text, every call can be made to fail or stall, every round trip
+// is counted (a batch counts once), and its subscription connection can be
+// dropped and restored (wallet.SubscriptionGuard). End-to-end tests use the real electrum
 // client over a regtest node instead.
 package wallettest
 
@@ -49,6 +50,8 @@ type Backend struct {
 	fail      map[string]error
 	gate      chan struct{}
 	broadcast func(raw string) (string, error)
+	epoch     uint64
+	subsDown  bool
 }
 
 // New returns an empty fake at height 0.
@@ -142,6 +145,34 @@ func (b *Backend) OnBroadcast(fn func(raw string) (string, error)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.broadcast = fn
+}
+
+// DropSubscriptions models the loss of ElectrumX's subscription connection:
+// from now on changes may happen without events, until
+// RestoreSubscriptions. Changes made meanwhile are the test's to publish,
+// as a real backend's resync would.
+func (b *Backend) DropSubscriptions() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.subsDown {
+		b.subsDown = true
+		b.epoch++
+	}
+}
+
+// RestoreSubscriptions models the subscription connection back up and
+// resynced.
+func (b *Backend) RestoreSubscriptions() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.subsDown = false
+}
+
+// SubscriptionEpoch implements wallet.SubscriptionGuard.
+func (b *Backend) SubscriptionEpoch() (uint64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.epoch, !b.subsDown
 }
 
 // Calls returns how many round trips of method were made.
