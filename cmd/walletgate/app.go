@@ -254,13 +254,21 @@ func wireProxies(ctx context.Context, a *app, pcfg peerchannels.Config, pc *peer
 
 // notifyHook makes the index look at the node now instead of at the next
 // poll. It is only a hint, so it carries no data; it is refused off loopback
-// because the node that calls it runs on the same host.
+// because the node that calls it runs on the same host. A reverse proxy on
+// the same host connects from loopback too, so a request that a proxy
+// forwarded (it names its client in a forwarding header) is refused as well.
 func notifyHook(notify func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 			http.Error(w, "the notify hook only accepts calls from this host", http.StatusForbidden)
 			return
+		}
+		for _, h := range []string{"X-Forwarded-For", "X-Real-Ip", "Forwarded"} {
+			if r.Header.Get(h) != "" {
+				http.Error(w, "the notify hook only accepts calls from this host, not through a proxy ("+h+" is set)", http.StatusForbidden)
+				return
+			}
 		}
 		notify()
 		w.WriteHeader(http.StatusNoContent)
