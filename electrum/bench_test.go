@@ -3,7 +3,9 @@ package electrum
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,6 +90,18 @@ func BenchmarkPipelinedCalls(b *testing.B) {
 // the timeout would show here as 15 s per op. "never-up" starts with the
 // server gone; "after-drop" loses a working server first.
 func BenchmarkOutageAnswer(b *testing.B) {
+	// What a direct client of the same dead server sees: its own refused
+	// connect, for the ratio in BENCHMARKS.md.
+	b.Run("direct-dial", func(b *testing.B) {
+		host, port := closedPort(b)
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		for b.Loop() {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				b.Fatal("the closed port accepted")
+			}
+		}
+	})
 	for _, tc := range []struct {
 		name string
 		down func(b *testing.B) Config
