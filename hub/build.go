@@ -27,7 +27,7 @@ type target struct {
 // overtaken by an older one.
 type job struct {
 	all     bool                // every watcher (a change)
-	targets map[target]struct{} // initial pushes to single subscriptions
+	targets map[target]struct{} // initial pushes to single subscriptions; each holds a refresh slot
 	attempt int                 // failed builds so far
 	queued  bool
 	running bool
@@ -96,6 +96,7 @@ func (h *Hub) runBalance(k jobKey, j *job) {
 	cs := h.coins[k.coin]
 	w := cs.watchers[k.sh]
 	if w == nil {
+		h.dropTargetsLocked(j.targets)
 		h.mu.Unlock()
 		return
 	}
@@ -116,32 +117,49 @@ func (h *Hub) runBalance(k jobKey, j *job) {
 	if err != nil {
 		h.buildErrs.Add(1)
 		h.errorf("hub: encode balance of %s %s: %v", k.coin, k.sh, err)
+		h.mu.Lock()
+		h.dropTargetsLocked(j.targets)
+		h.mu.Unlock()
 		return
 	}
 	ev := &Event{Kind: KindBalance, Coin: k.coin, ScriptHash: k.sh, Payload: body}
 
-	var out []target
+	// Initial pushes (j.targets) hold refresh slots and go out through
+	// sendInitial, which frees them; a target whose subscription is gone
+	// frees its slot here.
+	var out, initial []target
 	h.mu.Lock()
-	if w := cs.watchers[k.sh]; w != nil {
-		if j.all {
-			for c := range w.conns {
-				for tag := range c.watches[k.sh].tags {
-					out = append(out, target{c, tag})
-				}
-			}
+	w = cs.watchers[k.sh]
+	for t := range j.targets {
+		if w != nil && t.c.subscribedLocked(k.sh, t.tag) {
+			initial = append(initial, t)
 		} else {
-			for t := range j.targets {
-				if cw := t.c.watches[k.sh]; cw != nil {
-					if _, ok := cw.tags[t.tag]; ok {
-						out = append(out, t)
-					}
+			t.c.releaseLocked(1)
+		}
+	}
+	if w != nil && j.all {
+		for c := range w.conns {
+			for tag := range c.watches[k.sh].tags {
+				if _, ok := j.targets[target{c, tag}]; !ok {
+					out = append(out, target{c, tag})
 				}
 			}
 		}
 	}
 	h.mu.Unlock()
+	for _, t := range initial {
+		t.c.sendInitial(ev, t.tag)
+	}
 	for _, t := range out {
 		t.c.send(ev, t.tag)
+	}
+}
+
+// dropTargetsLocked frees the refresh slots of initial pushes that will
+// not be made. h.mu must be held.
+func (h *Hub) dropTargetsLocked(ts map[target]struct{}) {
+	for t := range ts {
+		t.c.releaseLocked(1)
 	}
 }
 
@@ -152,6 +170,9 @@ func (h *Hub) runBalance(k jobKey, j *job) {
 func (h *Hub) retryLater(k jobKey, j *job) {
 	if j.attempt >= h.cfg.BuildRetries {
 		h.errorf("hub: giving up on the balance of %s %s after %d attempts", k.coin, k.sh, j.attempt+1)
+		h.mu.Lock()
+		h.dropTargetsLocked(j.targets)
+		h.mu.Unlock()
 		return
 	}
 	h.mu.Lock()
@@ -170,7 +191,7 @@ func (h *Hub) retryLater(k jobKey, j *job) {
 		n := h.jobLocked(k)
 		n.all = n.all || j.all
 		for tg := range j.targets {
-			n.addTarget(tg)
+			h.addInitialLocked(n, tg)
 		}
 		n.attempt = max(n.attempt, j.attempt+1)
 	})

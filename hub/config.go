@@ -8,10 +8,22 @@ import (
 // Config holds the hub's bounds. Zero fields take the defaults of
 // DefaultConfig.
 type Config struct {
-	// QueueSize is how many pushes may be handed to a connection's
-	// transport and not yet written to the client. One more closes the
-	// connection as a slow consumer. Default 256.
+	// QueueSize is how many change, block and account pushes may be
+	// handed to a connection's transport and not yet written to the
+	// client. One more closes the connection as a slow consumer: these
+	// pushes come when the chain moves, and the hub never waits for a
+	// client. Default 256.
 	QueueSize int
+	// RefreshWindow is how many initial-state pushes (Conn.Refresh: the
+	// balance that follows a subscribe) of one connection may be handed
+	// to its transport and not yet written. They do not count against
+	// QueueSize: a subscribe asks for them all at once (up to
+	// MaxWatchesPerConn), far faster than any client reads, so the rest
+	// wait in the hub, in order, and each one written lets the next one
+	// go. A client that reads therefore always gets them all; one that
+	// does not read holds at most RefreshWindow of them in its transport
+	// and is closed by the transport's write or ping timeout. Default 64.
+	RefreshWindow int
 	// MaxWatchesPerConn bounds the scripts one connection may watch.
 	// Default 1000.
 	MaxWatchesPerConn int
@@ -47,8 +59,9 @@ type Config struct {
 	// consulting AccountKey, so a client cannot guess keys at the rate of
 	// its requests. Default 5.
 	MaxKeyFailures int
-	// Logger receives build failures and slow-consumer disconnects.
-	// Default slog.Default().
+	// Logger receives build failures and slow-consumer disconnects. Nil
+	// discards them: the process's logger is passed in, never taken from
+	// slog.Default, so the configured format and level hold.
 	Logger *slog.Logger
 }
 
@@ -56,6 +69,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		QueueSize:          256,
+		RefreshWindow:      64,
 		MaxWatchesPerConn:  1000,
 		Builders:           16,
 		BuildTimeout:       15 * time.Second,
@@ -72,6 +86,9 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.QueueSize <= 0 {
 		c.QueueSize = d.QueueSize
+	}
+	if c.RefreshWindow <= 0 {
+		c.RefreshWindow = d.RefreshWindow
 	}
 	if c.MaxWatchesPerConn <= 0 {
 		c.MaxWatchesPerConn = d.MaxWatchesPerConn
@@ -101,7 +118,7 @@ func (c Config) withDefaults() Config {
 		c.MaxKeyFailures = d.MaxKeyFailures
 	}
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }

@@ -27,6 +27,20 @@ type Conn struct {
 	watches     map[walletgate.ScriptHash]*connWatch
 	accounts    map[string]struct{} // made on the first account subscribe
 	keyFailures int
+	// Initial-state pushes (Refresh) waiting for a slot of
+	// Config.RefreshWindow, oldest first, and the set of them, so asking
+	// again for one that waits costs nothing.
+	refreshQ   []refreshReq
+	refreshSet map[refreshReq]struct{}
+	// refreshSlots counts the initial pushes admitted (in a job, or handed
+	// to the sink) and not yet written or dropped.
+	refreshSlots int
+}
+
+// refreshReq is one initial-state push a connection asked for.
+type refreshReq struct {
+	sh  walletgate.ScriptHash
+	tag string
 }
 
 // connWatch is one watched script hash of a connection: the tags the
@@ -124,7 +138,12 @@ func (c *Conn) Watch(ctx context.Context, script wallet.Script, tag string, anno
 
 // Refresh queues a push of sh's current balance to the connection's
 // subscription tag alone (the first push after a subscribe). The payload is
-// shared with any change push of sh queued meanwhile.
+// shared with any change push of sh queued meanwhile. It never blocks: at
+// most Config.RefreshWindow of these pushes are handed to the transport at
+// a time, and the others wait in the hub, in order, until the client has
+// read the earlier ones (see Config.RefreshWindow). They never count
+// against Config.QueueSize, so a subscribe of any size up to
+// Config.MaxWatchesPerConn does not make a reading client a slow consumer.
 func (c *Conn) Refresh(sh walletgate.ScriptHash, tag string) {
 	h := c.hub
 	h.mu.Lock()
@@ -132,12 +151,70 @@ func (c *Conn) Refresh(sh walletgate.ScriptHash, tag string) {
 	if h.closed || c.closed || c.coin.watchers[sh] == nil {
 		return
 	}
-	h.jobLocked(jobKey{coin: c.coin.name, sh: sh}).addTarget(target{c, tag})
+	r := refreshReq{sh, tag}
+	if _, waiting := c.refreshSet[r]; waiting {
+		return
+	}
+	if c.refreshSet == nil {
+		c.refreshSet = make(map[refreshReq]struct{})
+	}
+	c.refreshSet[r] = struct{}{}
+	c.refreshQ = append(c.refreshQ, r)
+	c.admitLocked()
 }
 
-func (j *job) addTarget(t target) {
+// admitLocked turns waiting refreshes into builder jobs while the
+// connection has free slots. h.mu must be held.
+func (c *Conn) admitLocked() {
+	h := c.hub
+	for len(c.refreshQ) > 0 && c.refreshSlots < h.cfg.RefreshWindow {
+		if h.closed || c.closed || c.dead.Load() {
+			c.refreshQ, c.refreshSet = nil, nil
+			return
+		}
+		r := c.refreshQ[0]
+		c.refreshQ[0] = refreshReq{}
+		c.refreshQ = c.refreshQ[1:]
+		delete(c.refreshSet, r)
+		if !c.subscribedLocked(r.sh, r.tag) {
+			continue // unsubscribed meanwhile
+		}
+		c.refreshSlots++
+		h.addInitialLocked(h.jobLocked(jobKey{coin: c.coin.name, sh: r.sh}), target{c, r.tag})
+	}
+	if len(c.refreshQ) == 0 {
+		c.refreshQ = nil // drop the backing array of a large subscribe
+	}
+}
+
+// subscribedLocked reports whether the connection watches sh under tag.
+// h.mu must be held.
+func (c *Conn) subscribedLocked(sh walletgate.ScriptHash, tag string) bool {
+	cw := c.watches[sh]
+	if cw == nil {
+		return false
+	}
+	_, ok := cw.tags[tag]
+	return ok
+}
+
+// releaseLocked frees n refresh slots and admits waiting refreshes into
+// them. h.mu must be held.
+func (c *Conn) releaseLocked(n int) {
+	c.refreshSlots -= n
+	c.admitLocked()
+}
+
+// addInitialLocked adds t, which holds a refresh slot, to j's initial
+// pushes; a target already there frees the slot, as one push serves both.
+// h.mu must be held.
+func (h *Hub) addInitialLocked(j *job, t target) {
 	if j.targets == nil {
 		j.targets = make(map[target]struct{})
+	}
+	if _, dup := j.targets[t]; dup {
+		t.c.releaseLocked(1)
+		return
 	}
 	j.targets[t] = struct{}{}
 }
@@ -219,6 +296,7 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.refreshQ, c.refreshSet = nil, nil
 	delete(c.coin.conns, c)
 	for acct := range c.accounts {
 		c.dropAccountLocked(acct)
@@ -269,6 +347,26 @@ func (c *Conn) send(ev *Event, tag string) {
 			c.pending.Add(-1)
 		}
 	})
+}
+
+// sendInitial hands an initial-state push, which holds a refresh slot, to
+// the sink; the slot is freed, and the next waiting refresh admitted, once
+// the push is written. It must not be called with h.mu held.
+func (c *Conn) sendInitial(ev *Event, tag string) {
+	h := c.hub
+	var once atomic.Bool
+	done := func() {
+		if once.CompareAndSwap(false, true) {
+			h.mu.Lock()
+			c.releaseLocked(1)
+			h.mu.Unlock()
+		}
+	}
+	if c.dead.Load() {
+		done()
+		return
+	}
+	c.sink.Send(ev, tag, done)
 }
 
 // Pending returns how many pushes the transport has not yet written.

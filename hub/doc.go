@@ -21,7 +21,15 @@
 //   - bounds each connection's unsent pushes (Config.QueueSize). A
 //     connection whose client does not read fast enough is closed with a
 //     reason; the hub never waits for a client, so a slow client never
-//     slows the others.
+//     slows the others;
+//   - paces the initial pushes of a subscribe (Conn.Refresh) instead:
+//     they do not count against QueueSize, and at most
+//     Config.RefreshWindow of them per connection are handed to the
+//     transport at a time, the next one going as each is written. A
+//     subscribe of any size up to Config.MaxWatchesPerConn therefore
+//     succeeds for a client that reads, however much faster the backend
+//     answers than the client reads; a client that does not read is
+//     closed by its transport's write or ping timeout.
 //
 // Account events (txupdate, spec/cryptoassets.md §8) reach the connections
 // that subscribed to the account with Conn.SubscribeAccount, which takes a

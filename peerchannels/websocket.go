@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -91,6 +92,10 @@ type hub struct {
 	onClose  []func(ctx context.Context, accountID int64)
 	// hookTimeout bounds one run of the close hooks.
 	hookTimeout time.Duration
+	// serving counts the sockets added and not yet finished (closing
+	// handshake done), for Service.Shutdown; gone wakes it.
+	serving int
+	gone    chan struct{}
 }
 
 func newHub(hookTimeout time.Duration) *hub {
@@ -99,6 +104,7 @@ func newHub(hookTimeout time.Duration) *hub {
 		channels:    map[string]map[*socket]struct{}{},
 		accounts:    map[int64]*socket{},
 		all:         map[*socket]struct{}{},
+		gone:        make(chan struct{}, 1),
 	}
 }
 
@@ -113,6 +119,7 @@ func (h *hub) add(sk *socket) bool {
 		return false
 	}
 	h.all[sk] = struct{}{}
+	h.serving++
 	if sk.channel != "" {
 		set := h.channels[sk.channel]
 		if set == nil {
@@ -184,13 +191,64 @@ func (h *hub) runHooks(accountID int64) {
 	}
 }
 
+// finished reports a socket added with add as closed.
+func (h *hub) finished() {
+	h.mu.Lock()
+	h.serving--
+	h.mu.Unlock()
+	select {
+	case h.gone <- struct{}{}:
+	default:
+	}
+}
+
+// isClosed reports whether shutdown has run.
+func (h *hub) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// reasonShutdown is the close reason of a socket the server sends away.
+const reasonShutdown = "server shutting down"
+
 // shutdown stops every socket and refuses new ones.
 func (h *hub) shutdown() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
 	for sk := range h.all {
-		sk.stop(websocket.StatusGoingAway, "server shutting down")
+		sk.stop(websocket.StatusGoingAway, reasonShutdown)
+	}
+}
+
+// Shutdown sends every /notify and account websocket of this process away
+// with a close 1001 (going away) and refuses new ones with HTTP 503, then
+// returns once every socket has finished its closing handshake. net/http's
+// own shutdown neither closes nor waits for these hijacked connections, so
+// without it their clients would see the connection drop. When ctx ends
+// first, the sockets left are dropped and ctx's error is returned. Run's
+// end does the same without waiting; call Shutdown when shutdown starts.
+func (s *Service) Shutdown(ctx context.Context) error {
+	h := s.hub
+	h.shutdown()
+	for {
+		h.mu.Lock()
+		n := h.serving
+		h.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-h.gone:
+		case <-ctx.Done():
+			h.mu.Lock()
+			for sk := range h.all {
+				sk.drop(reasonShutdown)
+			}
+			h.mu.Unlock()
+			return fmt.Errorf("peer channels: %d websockets still open: %w", n, ctx.Err())
+		}
 	}
 }
 
@@ -267,6 +325,10 @@ func accountFrame(binaryMode bool, kind uint32, payload []byte) (frame, error) {
 // serveSocket accepts the upgrade and runs sk until it closes: the reader
 // in a goroutine this call waits for, the writer and pinger here.
 func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket) {
+	if s.hub.isClosed() {
+		writeError(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// The reference server checks no Origin; tokens ride in the query,
 		// not in cookies, so a foreign page gains nothing.
@@ -280,9 +342,10 @@ func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket
 	sk.send = make(chan frame, s.cfg.SendQueue)
 	sk.done = make(chan struct{})
 	if !s.hub.add(sk) {
-		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		conn.Close(websocket.StatusGoingAway, reasonShutdown)
 		return
 	}
+	defer s.hub.finished()
 	readCtx, cancelRead := context.WithCancel(context.Background())
 	readDone := make(chan struct{})
 	go func() {

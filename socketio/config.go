@@ -31,14 +31,21 @@ type Config struct {
 	// WatchTimeout bounds the backend subscription a subscribe waits for.
 	// Default 15 s.
 	WatchTimeout time.Duration
-	// WriteTimeout bounds writing one frame on a direct websocket.
-	// Default 10 s.
+	// WriteTimeout bounds writing one frame on a direct websocket, and
+	// the close frame Shutdown writes on any websocket. Default 10 s.
 	WriteTimeout time.Duration
+	// CloseTimeout is how long a websocket Shutdown sent away (close
+	// 1001) waits for the client's close frame before the connection is
+	// dropped. Closing at once could reset the connection before the
+	// client has read the close. Default 5 s.
+	CloseTimeout time.Duration
 	// LibraryWebSocket serves websockets opened directly with the library
 	// too, instead of the lighter direct path (websocket.go). For
 	// comparison; the library needs about three times the memory.
 	LibraryWebSocket bool
-	// Logger receives connection problems. Default slog.Default().
+	// Logger receives connection problems. Nil discards them: the
+	// process's logger is passed in, never taken from slog.Default, so the
+	// configured format and level hold.
 	Logger *slog.Logger
 }
 
@@ -55,6 +62,7 @@ func DefaultConfig() Config {
 		MaxAddresses:      1000,
 		WatchTimeout:      15 * time.Second,
 		WriteTimeout:      10 * time.Second,
+		CloseTimeout:      5 * time.Second,
 	}
 }
 
@@ -90,8 +98,11 @@ func (c Config) withDefaults() Config {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = d.WriteTimeout
 	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = d.CloseTimeout
+	}
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }

@@ -29,7 +29,15 @@
 //   - a backend failure while subscribing answers error {message} instead of
 //     nothing;
 //   - a client that falls hub.Config.QueueSize pushes behind is sent
-//     error {message} with the reason and disconnected.
+//     error {message} with the reason and disconnected (the initial
+//     balance_changed pushes of a subscribe are paced by the hub instead,
+//     hub.Config.RefreshWindow, so a list-form subscribe of the maximum
+//     never disconnects a client that reads);
+//   - Server.Shutdown sends every client away when the process stops: a
+//     websocket gets the close 1001 (going away), a polling client's
+//     pending GET is answered at once with the Engine.IO close packet, and
+//     new sessions get HTTP 503. socket.io-client reports "transport
+//     close" and reconnects.
 //
 // Extensions: subscribe {addresses:[...]} (at most Config.MaxAddresses) adds
 // addresses without replacing anything; each is confirmed with

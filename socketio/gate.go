@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
 // The library starts reading a new websocket before Socket.IO has
@@ -85,6 +86,10 @@ func (c *gatedConn) Read(p []byte) (int, error) {
 type sessions struct {
 	mu    sync.Mutex
 	ready map[string]*gate
+	live  map[string]*libSession // every announced session until it closes
+	// away holds the polling sessions Shutdown closed: a later poll of one
+	// is answered with the close packet (Server.answerGoneAway).
+	away map[string]struct{}
 }
 
 // announced is called after Socket.IO's own connection handler.
@@ -93,19 +98,40 @@ func (s *Server) announced(eng engine.Socket) {
 		g.open()
 	}
 	id := eng.Id()
+	ls := &libSession{eng: eng}
 	s.sess.mu.Lock()
 	g := s.sess.ready[id]
 	if g == nil {
 		g = newGate()
 		s.sess.ready[id] = g
 	}
+	s.sess.live[id] = ls
+	// Read under the lock Shutdown takes after setting it: a session
+	// Shutdown did not see goes away here.
+	stopping := s.stopping.Load()
 	s.sess.mu.Unlock()
 	g.open()
 	_ = eng.Once("close", func(...any) {
 		s.sess.mu.Lock()
 		delete(s.sess.ready, id)
+		delete(s.sess.live, id)
+		ws := ls.ws
 		s.sess.mu.Unlock()
+		// The library does not close a websocket whose client closed it
+		// (its transport is marked closed first, so closing it again does
+		// nothing): the connection would stay open until the client gives
+		// up waiting, which a client sent away by Shutdown would do only
+		// after its own timeout.
+		for _, w := range []*types.WebSocketConn{ws, eng.Request().Websocket} {
+			if w != nil && w.Conn != nil {
+				_ = w.Conn.Close()
+			}
+		}
+		s.signalGone()
 	})
+	if stopping {
+		s.goAwayLib(ls)
+	}
 }
 
 // awaitSession holds a request naming sid until the session is announced,

@@ -10,16 +10,27 @@ import (
 
 // libPeer is a socket served by the library.
 type libPeer struct {
+	srv  *Server
 	sock *socket.Socket
 	eng  engine.Socket
 }
 
-func (p libPeer) emit(name string, data any) { _ = p.sock.Emit(name, data) }
+// emit and write drop everything once Shutdown has started: a websocket
+// sent away must not be written to after its close frame.
+func (p libPeer) emit(name string, data any) {
+	if p.srv.stopping.Load() {
+		return
+	}
+	_ = p.sock.Emit(name, data)
+}
 
 // write goes straight to the Engine.IO socket, whose drain callback
 // reports the packet written; the socket.io layer's own Emit offers no
 // such signal.
 func (p libPeer) write(packet string, done func()) {
+	if p.srv.stopping.Load() {
+		return
+	}
 	var cb engine.SendCallback
 	if done != nil {
 		cb = func(transports.Transport) { done() }
@@ -46,7 +57,7 @@ func splitAck(args []any) ([]any, func(any)) {
 
 // attach serves a socket the library accepted in namespace b.
 func (s *Server) attach(sock *socket.Socket, b binding) {
-	ss, err := s.newSession(libPeer{sock: sock, eng: sock.Conn()}, b)
+	ss, err := s.newSession(libPeer{srv: s, sock: sock, eng: sock.Conn()}, b)
 	if err != nil {
 		s.cfg.Logger.Warn("socketio: register socket", "coin", b.coin, "err", err)
 		sock.Disconnect(true)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -21,7 +22,8 @@ import (
 const msgUnsupportedVersion = "The client is using an unsupported version of the Socket.IO or Engine.IO protocols"
 
 // Server is the Socket.IO endpoint. Build it with New, bind namespaces to
-// coins with Serve, mount it at Config.Path, and stop it with Close.
+// coins with Serve, mount it at Config.Path, send its clients away with
+// Shutdown when the process stops, and stop it with Close.
 type Server struct {
 	cfg  Config
 	hub  *hub.Hub
@@ -31,6 +33,9 @@ type Server struct {
 
 	sess   sessions
 	direct directConns
+
+	stopping atomic.Bool   // Shutdown has started: no new sessions
+	gone     chan struct{} // a session or direct connection ended
 
 	mu     sync.Mutex
 	nsps   map[string]binding
@@ -67,11 +72,13 @@ func New(h *hub.Hub, cfg Config) *Server {
 		io:     io,
 		eio:    io.ServeHandler(nil),
 		path:   strings.TrimSuffix(cfg.Path, "/"),
-		sess:   sessions{ready: make(map[string]*gate)},
+		sess:   sessions{ready: make(map[string]*gate), live: make(map[string]*libSession), away: make(map[string]struct{})},
+		gone:   make(chan struct{}, 1),
 		direct: directConns{conns: make(map[*wsConn]struct{}), stop: make(chan struct{})},
 		nsps:   make(map[string]binding),
 	}
 	s.direct.wg.Go(s.keepalive)
+	io.Engine().Use(captureUpgrade)
 	// Registered after Socket.IO's own listener, so it runs after it.
 	_ = io.Engine().On("connection", func(args ...any) {
 		if eng, ok := args[0].(engine.Socket); ok {
@@ -132,6 +139,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if s.stopping.Load() {
+		sid := q.Get("sid")
+		if sid == "" {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			http.Error(w, reasonGoingAway, http.StatusServiceUnavailable)
+			return
+		}
+		if s.answerGoneAway(w, r, sid) {
+			return
+		}
+	}
 	if q.Get("sid") == "" && q.Get("EIO") != "4" && r.Method != http.MethodOptions {
 		// Flask-SocketIO refuses Engine.IO v3 before any upgrade; the
 		// library would upgrade a websocket first and close it after.
@@ -146,8 +164,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDirect(w, r)
 		return
 	}
+	var upgrade *upgradeHolder
 	if sid := q.Get("sid"); sid != "" {
 		s.awaitSession(r.Context(), sid)
+		if isWebSocketUpgrade(r) {
+			upgrade = &upgradeHolder{}
+			r = r.WithContext(context.WithValue(r.Context(), upgradeKey{}, upgrade))
+		}
 	} else if isWebSocketUpgrade(r) {
 		g := newGate()
 		r = r.WithContext(context.WithValue(r.Context(), gateKey{}, g))
@@ -155,6 +178,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer g.open() // a refused handshake must not hold anything
 	}
 	s.eio.ServeHTTP(w, r)
+	// The library upgrades within the call, so the connection is known now.
+	if upgrade != nil && upgrade.hc != nil && upgrade.hc.Websocket != nil {
+		s.upgraded(q.Get("sid"), upgrade.hc.Websocket)
+	}
 }
 
 func isWebSocketUpgrade(r *http.Request) bool {

@@ -165,13 +165,15 @@ func (ss *session) onSubscribe(args []any) {
 		ss.emitError(watchError(err))
 		return
 	}
-	ss.conn.Refresh(script.Hash, "")
+	// The previous address is left before the first push of the new one,
+	// so a client that has its balance is no longer subscribed to the old.
 	if old := ss.single; old != "" && old != script.Hash {
 		if err := ss.conn.Unwatch(ctx, old, ""); err != nil {
 			ss.srv.cfg.Logger.Warn("socketio: leave previous address", "address", ss.singleAddr, "err", err)
 		}
 	}
 	ss.single, ss.singleAddr = script.Hash, addr
+	ss.conn.Refresh(script.Hash, "")
 }
 
 func (ss *session) subscribeList(list any) {

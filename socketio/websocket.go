@@ -45,6 +45,7 @@ type wsConn struct {
 	queue     []outFrame
 	writing   bool
 	closed    bool
+	leaving   bool      // sent away by Shutdown: nothing more is written
 	pingSent  time.Time // zero when no pong is owed
 	nextPing  time.Time
 	connectBy time.Time // zero once a namespace is joined
@@ -65,6 +66,10 @@ func randomID() string {
 
 // serveDirect upgrades r and starts the connection's reader.
 func (s *Server) serveDirect(w http.ResponseWriter, r *http.Request) {
+	if s.stopping.Load() {
+		http.Error(w, reasonGoingAway, http.StatusServiceUnavailable)
+		return
+	}
 	up := websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 1024,
@@ -86,12 +91,18 @@ func (s *Server) serveDirect(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	// Read under the lock Shutdown takes after setting it: a connection
+	// Shutdown did not see goes away here.
+	stopping := s.stopping.Load()
 	s.direct.conns[c] = struct{}{}
 	// A fresh goroutine reads, and this one returns: the HTTP server's
 	// goroutine would keep its request buffers alive for the whole session.
 	// It starts under the lock that closeDirect takes before waiting.
 	s.direct.wg.Go(c.run)
 	s.direct.mu.Unlock()
+	if stopping {
+		c.goAway()
+	}
 }
 
 // run serves the connection until it ends.
@@ -114,6 +125,7 @@ func (c *wsConn) run() {
 	s.direct.mu.Lock()
 	delete(s.direct.conns, c)
 	s.direct.mu.Unlock()
+	s.signalGone()
 }
 
 // read handles Engine.IO packets until the connection ends.
@@ -265,7 +277,7 @@ func (c *wsConn) ack(prefix, id string, v any) {
 func (c *wsConn) enqueue(b []byte, done func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed || c.leaving {
 		return
 	}
 	c.queue = append(c.queue, outFrame{b: b, done: done})
@@ -281,13 +293,16 @@ func (c *wsConn) drain() {
 		c.mu.Lock()
 		q := c.queue
 		c.queue = nil
-		if len(q) == 0 || c.closed {
+		if len(q) == 0 || c.closed || c.leaving {
 			c.writing = false
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
-		for _, f := range q {
+		for i, f := range q {
+			if i > 0 && c.isLeaving() {
+				break // the close frame is out: a write now would fail
+			}
 			_ = c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 			err := c.ws.WriteMessage(websocket.TextMessage, f.b)
 			if f.done != nil {
@@ -302,6 +317,12 @@ func (c *wsConn) drain() {
 			}
 		}
 	}
+}
+
+func (c *wsConn) isLeaving() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leaving
 }
 
 // close ends the connection: the reader and any write fail at once.
@@ -335,6 +356,8 @@ func (s *Server) keepalive() {
 			for c := range s.direct.conns {
 				c.mu.Lock()
 				switch {
+				case c.leaving:
+					// Sent away: the read deadline of Shutdown ends it.
 				case !c.connectBy.IsZero() && now.After(c.connectBy):
 					dead = append(dead, c)
 				case !c.pingSent.IsZero():

@@ -25,7 +25,9 @@ type Config struct {
 	PingTimeout time.Duration
 	// WriteTimeout bounds writing one frame. Default 10 s.
 	WriteTimeout time.Duration
-	// Logger receives connection problems. Default slog.Default().
+	// Logger receives connection problems and closes. Nil discards them:
+	// the process's logger is passed in, never taken from slog.Default, so
+	// the configured format and level hold.
 	Logger *slog.Logger
 }
 
@@ -66,7 +68,7 @@ func (c Config) withDefaults() Config {
 		c.WriteTimeout = d.WriteTimeout
 	}
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }

@@ -9,5 +9,10 @@
 // goroutines at a time; when they are all busy the reader stops reading,
 // so a client cannot queue unbounded work. Pushes come from the hub, which
 // bounds how many may wait to be written (hub.Config.QueueSize) and closes
-// a connection that falls further behind.
+// a connection that falls further behind; the initial balances of a
+// subscribe are paced by the hub (hub.Config.RefreshWindow) instead, so a
+// subscribe of the maximum never makes a reading client a slow consumer.
+//
+// Server.Shutdown closes every connection with status 1001 (going away)
+// and refuses new ones with HTTP 503, for the process's shutdown.
 package wsapi

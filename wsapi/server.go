@@ -3,6 +3,8 @@ package wsapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -15,8 +17,9 @@ import (
 	"github.com/walletgate/walletgate/hub"
 )
 
-// Server is the /ws endpoint of one coin. Build it with New and stop it
-// with Close.
+// Server is the /ws endpoint of one coin. Build it with New, send its
+// clients away with Shutdown when the process stops, and stop it with
+// Close.
 type Server struct {
 	hub  *hub.Hub
 	coin string
@@ -26,6 +29,11 @@ type Server struct {
 	base   context.Context // parent of every connection; Close cancels it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	stopping bool          // Shutdown has started: no new connections
+	gone     chan struct{} // a connection ended (Shutdown waits on it)
 }
 
 // New builds the endpoint for coin, whose wallet service must be attached
@@ -35,7 +43,10 @@ func New(h *hub.Hub, coin string, dec hub.AddressDecoder, cfg Config) (*Server, 
 		return nil, walletgate.Errorf(walletgate.ENotFound, "coin %q is not attached to the hub", coin)
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Server{hub: h, coin: coin, dec: dec, cfg: cfg.withDefaults(), base: base, cancel: cancel}, nil
+	return &Server{
+		hub: h, coin: coin, dec: dec, cfg: cfg.withDefaults(), base: base, cancel: cancel,
+		conns: make(map[*conn]struct{}), gone: make(chan struct{}, 1),
+	}, nil
 }
 
 // Config returns the effective configuration.
@@ -48,10 +59,54 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Shutdown sends every client away: each connection is closed with status
+// 1001 (going away), so clients know to reconnect elsewhere or later
+// rather than seeing a dropped connection, and new connections are
+// refused with HTTP 503. net/http's own shutdown neither closes nor waits
+// for these hijacked connections. Shutdown returns once every connection
+// has ended; when ctx ends first, the rest are dropped and ctx's error is
+// returned. Close is still needed afterwards.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopping = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	// Each close waits for the client's answer (bounded by the library),
+	// so they run at once rather than one after another.
+	var closing sync.WaitGroup
+	for _, c := range conns {
+		closing.Go(c.goAway)
+	}
+	defer closing.Wait()
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-s.gone:
+		case <-ctx.Done():
+			s.cancel() // drop the rest
+			return fmt.Errorf("wsapi %s: %d connections still open: %w", s.coin, n, ctx.Err())
+		}
+	}
+}
+
+// reasonGoingAway is the close reason of Shutdown.
+const reasonGoingAway = "server shutting down"
+
 // ServeHTTP upgrades the request and serves the connection until it ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.base.Err() != nil {
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+	s.mu.Lock()
+	stopping := s.stopping
+	s.mu.Unlock()
+	if stopping || s.base.Err() != nil {
+		http.Error(w, reasonGoingAway, http.StatusServiceUnavailable)
 		return
 	}
 	// The API is public, like the REST API with its CORS "*": any origin.
@@ -69,11 +124,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws:     ws,
 		ctx:    ctx,
 		cancel: cancel,
-		out:    make(chan frame, s.hub.Config().QueueSize+s.cfg.MaxInFlight+1),
+		out:    make(chan frame, outCap(s.hub.Config(), s.cfg)),
 		sem:    make(chan struct{}, s.cfg.MaxInFlight),
 		subs:   make(map[string]walletgate.ScriptHash),
 	}
+	if !s.track(c) {
+		_ = ws.Close(websocket.StatusGoingAway, reasonGoingAway)
+		return
+	}
+	defer s.untrack(c)
 	c.serve()
+}
+
+// track registers c for Shutdown; false once Shutdown has started (a
+// connection accepted meanwhile).
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	select {
+	case s.gone <- struct{}{}:
+	default:
+	}
+}
+
+// outCap is the room of a connection's write queue: every push the hub may
+// hand it unwritten (QueueSize change pushes plus RefreshWindow initial
+// ones) and every answer of the requests in flight, so Send never finds it
+// full.
+func outCap(h hub.Config, c Config) int {
+	return h.QueueSize + h.RefreshWindow + c.MaxInFlight + 1
 }
 
 // frame is one message for the writer; done (pushes only) reports it
@@ -232,16 +322,23 @@ func (c *conn) pinger() {
 	}
 }
 
-// closeWith ends the connection with a status and reason. It waits for
-// the close handshake, which the library bounds (and a stuck write is
-// bounded by WriteTimeout), so it is called only by the hub's goroutine
-// that closes slow consumers, which may wait.
-func (c *conn) closeWith(code websocket.StatusCode, reason string) {
+// closeWith ends the connection with a status and reason, logged at
+// level. It waits for the close handshake, which the library bounds (and a
+// stuck write is bounded by WriteTimeout), so it is called only from
+// goroutines that may wait: the hub's, which closes slow consumers, and
+// Shutdown's.
+func (c *conn) closeWith(level slog.Level, code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
-		c.srv.cfg.Logger.Info("wsapi: closing connection", "reason", reason)
+		c.srv.cfg.Logger.Log(context.Background(), level, "wsapi: closing connection", "coin", c.srv.coin, "status", int(code), "reason", reason)
 		_ = c.ws.Close(code, reason)
 		c.cancel()
 	})
+}
+
+// goAway closes the connection with 1001 for Shutdown. One line per
+// client at shutdown would drown the log, so it is a debug line.
+func (c *conn) goAway() {
+	c.closeWith(slog.LevelDebug, websocket.StatusGoingAway, reasonGoingAway)
 }
 
 // Send implements hub.Sink.
@@ -285,5 +382,5 @@ func (c *conn) Send(ev *hub.Event, tag string, done func()) {
 
 // Close implements hub.Sink.
 func (c *conn) Close(reason string) {
-	c.closeWith(websocket.StatusTryAgainLater, reason)
+	c.closeWith(slog.LevelInfo, websocket.StatusTryAgainLater, reason)
 }

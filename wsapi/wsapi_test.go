@@ -25,6 +25,7 @@ type testEnv struct {
 	be     *wallettest.Backend
 	svc    *wallet.Service
 	hub    *hub.Hub
+	srv    *wsapi.Server
 	ts     *httptest.Server
 	params *chain.Params
 }
@@ -56,7 +57,7 @@ func newTestEnv(t testing.TB, hcfg hub.Config, cfg wsapi.Config) *testEnv {
 		h.Close()
 		svc.Close()
 	})
-	return &testEnv{be: be, svc: svc, hub: h, ts: ts, params: params}
+	return &testEnv{be: be, svc: svc, hub: h, srv: srv, ts: ts, params: params}
 }
 
 func (e *testEnv) addr(t testing.TB, i int) (string, wallet.Script) {

@@ -122,7 +122,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		}
 	}
 
-	h, err := wirePush(a, cfg, mux, m)
+	h, err := wirePush(a, cfg, mux, m, log)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +149,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 		}
 		a.background = append(a.background, pc.Run)
 		a.ready = append(a.ready, pc.Ready())
+		a.shutdowns = append(a.shutdowns, task{"peer channels", pc.Shutdown})
 		if err := wireProxies(ctx, a, pcfg, pc, store, log); err != nil {
 			return nil, err
 		}
@@ -167,22 +168,23 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app
 // /socket.io/ (namespace "/" is the default coin, "/<coin>" each other coin)
 // and the plain WebSocket API at /ws (?coin= picks the coin; also
 // /v1/<coin>/ws).
-func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics) (*hub.Hub, error) {
+func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger) (*hub.Hub, error) {
 	// Account subscriptions (txupdate push) are opened with the admin
 	// key; without one they are refused as disabled.
 	var accountKey func(coin, account, key string) bool
 	if cfg.Deposits.AdminKey != "" {
 		accountKey = adminKeyCheck(cfg.Deposits.AdminKey)
 	}
-	h := hub.New(hub.Config{AccountKey: accountKey})
+	h := hub.New(hub.Config{AccountKey: accountKey, Logger: log.With("surface", "push")})
 	a.onClose("hub", h)
 	for _, c := range cfg.Coins {
 		if err := h.AddCoin(c.Name, a.coins[c.Name].wallet); err != nil {
 			return nil, fmt.Errorf("push hub: %w", err)
 		}
 	}
-	sio := socketio.New(h, socketio.Config{})
+	sio := socketio.New(h, socketio.Config{Logger: log.With("surface", "socket.io")})
 	a.onClose("socket.io", sio)
+	a.shutdowns = append(a.shutdowns, task{"socket.io", sio.Shutdown})
 	ws := map[string]*wsapi.Server{}
 	for _, c := range cfg.Coins {
 		dec := hub.ChainDecoder(a.coins[c.Name].params)
@@ -193,11 +195,12 @@ func wirePush(a *app, cfg *config.Config, mux *http.ServeMux, m *metrics.Metrics
 		if err := sio.Serve(nsp, c.Name, dec); err != nil {
 			return nil, fmt.Errorf("socket.io namespace %s: %w", nsp, err)
 		}
-		w, err := wsapi.New(h, c.Name, dec, wsapi.Config{})
+		w, err := wsapi.New(h, c.Name, dec, wsapi.Config{Logger: log.With("surface", "ws", "coin", c.Name)})
 		if err != nil {
 			return nil, fmt.Errorf("/ws for %s: %w", c.Name, err)
 		}
 		a.onClose("ws "+c.Name, w)
+		a.shutdowns = append(a.shutdowns, task{"ws " + c.Name, w.Shutdown})
 		ws[c.Name] = w
 		mux.Handle("/v1/"+c.Name+"/ws", m.Wrap("ws", w))
 	}
@@ -234,9 +237,10 @@ func wireProxies(ctx context.Context, a *app, pcfg peerchannels.Config, pc *peer
 		}
 		h.Register(pc.Router().Handle)
 		a.background = append(a.background, h.Run)
+		a.shutdowns = append(a.shutdowns, task{"headers tips", h.Shutdown})
 	}
 	if pcfg.ExposeIndexerAPIs {
-		idx, err := indexer.New(indexer.Config{URL: pcfg.IndexerURL, Store: store, Sockets: pc})
+		idx, err := indexer.New(indexer.Config{URL: pcfg.IndexerURL, Store: store, Sockets: pc, Logger: log.With("surface", "indexer")})
 		if err != nil {
 			return fmt.Errorf("indexer proxy: %w", err)
 		}

@@ -146,6 +146,9 @@ type walletgate struct {
 	addr string // host:port of the main listener
 	base string // http://addr
 	logs *logBuffer
+	// exited is closed once the process has exited (cmd.ProcessState is
+	// then set).
+	exited chan struct{}
 }
 
 // startWalletgate runs `walletgate serve` with the YAML config cfg (its
@@ -170,6 +173,7 @@ func startWalletgate(t testing.TB, dir string, port int, cfg string, env ...stri
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
+	wg.exited = exited
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		start := time.Now()

@@ -52,7 +52,9 @@ type Config struct {
 	// OriginPatterns admits browser origins to the tips websocket (see
 	// coder/websocket AcceptOptions); non-browser clients send no Origin.
 	OriginPatterns []string
-	// Logger defaults to slog.Default().
+	// Logger receives poll and source failures. Nil discards them: the
+	// process's logger is passed in, never taken from slog.Default, so the
+	// configured format and level hold.
 	Logger *slog.Logger
 }
 
@@ -76,7 +78,8 @@ type Handler struct {
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
 	closed bool
-	done   chan struct{} // closed when Run returns: sockets end
+	done   chan struct{} // closed when Run returns or Shutdown starts: sockets end
+	gone   chan struct{} // a tips websocket ended (Shutdown waits on it)
 }
 
 // New checks cfg and returns a Handler.
@@ -106,9 +109,9 @@ func New(cfg Config) (*Handler, error) {
 		cfg.MaxSubscribers = DefaultMaxSubscribers
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}, nil
+	return &Handler{cfg: cfg, log: cfg.Logger, subs: map[*subscriber]struct{}{}, done: make(chan struct{}), gone: make(chan struct{}, 1)}, nil
 }
 
 // Register adds the headers routes through handle, literal paths before the

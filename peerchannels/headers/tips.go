@@ -3,6 +3,7 @@ package headers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -102,8 +103,33 @@ func (h *Handler) subscribe() (*subscriber, bool) {
 
 func (h *Handler) unsubscribe(s *subscriber) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	delete(h.subs, s)
+	h.mu.Unlock()
+	select {
+	case h.gone <- struct{}{}:
+	default:
+	}
+}
+
+// Shutdown sends every tips websocket away with a close 1001 (going away)
+// and refuses new ones with HTTP 503, as Run's end does, and returns once
+// they have closed, or with ctx's error when ctx ends first. net/http's
+// own shutdown neither closes nor waits for these hijacked connections,
+// and Run ends only after the listeners have drained, so call Shutdown
+// when shutdown starts. Run keeps polling until its context ends.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.shutdown()
+	for {
+		n := h.Subscribers()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-h.gone:
+		case <-ctx.Done():
+			return fmt.Errorf("headers: %d tips websockets still open: %w", n, ctx.Err())
+		}
+	}
 }
 
 func (h *Handler) shutdown() {

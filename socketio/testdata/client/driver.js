@@ -10,7 +10,7 @@
 //   {"event":"connect"}                         the Socket.IO namespace joined
 //   {"event":"upgrade","transport":"websocket"} (polling only; before or after connect)
 //   {"event":"<name>","data":<payload>}
-//   {"event":"disconnect","reason":"..."}
+//   {"event":"disconnect","reason":"...","code":1001}  code: the websocket close code, if any
 //   {"event":"ack","name":"<emitted>","data":<first ack argument>}
 // Commands are read from stdin, one JSON object per line:
 //   {"emit":"subscribe","data":{...}}   emits an event
@@ -42,7 +42,11 @@ socket.io.on('open', () => {
 });
 socket.on('connect', () => out({ event: 'connect' }));
 socket.on('connect_error', (err) => out({ event: 'connect_error', message: String(err && err.message) }));
-socket.on('disconnect', (reason) => out({ event: 'disconnect', reason }));
+socket.on('disconnect', (reason, details) => {
+  const ctx = details && details.context;
+  const code = ctx && typeof ctx.code === 'number' ? ctx.code : undefined;
+  out({ event: 'disconnect', reason, code });
+});
 socket.onAny((event, data) => out({ event, data }));
 
 const rl = readline.createInterface({ input: process.stdin });

@@ -1,0 +1,172 @@
+package wsapi_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/walletgate/walletgate/hub"
+	"github.com/walletgate/walletgate/wsapi"
+)
+
+// recorder is a slog.Handler that keeps every record it is given.
+type recorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
+	var b strings.Builder
+	b.WriteString(rec.Message)
+	rec.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	r.mu.Lock()
+	r.msgs = append(r.msgs, b.String())
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *recorder) WithGroup(string) slog.Handler      { return r }
+
+func (r *recorder) lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.msgs...)
+}
+
+// guardDefault points slog's default logger (and with it the log
+// package's output) at a recorder for the rest of the test, and restores
+// it after: the package must log only through its Config.Logger.
+func guardDefault(t *testing.T) *recorder {
+	t.Helper()
+	old := slog.Default()
+	rec := &recorder{}
+	slog.SetDefault(slog.New(rec))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return rec
+}
+
+// TestShutdownSendsClientsAway checks Shutdown with real clients: every
+// open connection reads a close with status 1001, Shutdown returns once
+// they are gone (the hub has released them), and a connection attempted
+// afterwards is refused with HTTP 503. Every line it logs goes to
+// Config.Logger, none to the default logger.
+func TestShutdownSendsClientsAway(t *testing.T) {
+	defaults := guardDefault(t)
+	logged := &recorder{}
+	e := newTestEnv(t, hub.Config{}, wsapi.Config{Logger: slog.New(logged)})
+	a, _ := e.addr(t, 1)
+	var clients []*client
+	for range 3 {
+		cl := e.dial(t, true)
+		cl.send(t, `{"id":1,"method":"subscribeAddresses","params":{"addresses":["`+a+`"]}}`)
+		cl.next(t) // the answer
+		cl.next(t) // the initial balance
+		clients = append(clients, cl)
+	}
+	if n := e.hub.Stats().Conns; n != 3 {
+		t.Fatalf("%d connections registered, want 3", n)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for i, cl := range clients {
+		select {
+		case err := <-cl.err:
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway || ce.Reason != "server shutting down" {
+				t.Fatalf("client %d ended with %v, want a close 1001 \"server shutting down\"", i, err)
+			}
+		case m := <-cl.msgs:
+			t.Fatalf("client %d got %s instead of the close", i, m)
+		}
+	}
+	if n := e.hub.Stats().Conns; n != 0 {
+		t.Fatalf("%d connections still registered after Shutdown returned", n)
+	}
+
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
+	c, resp, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(e.ts.URL, "http")+"/ws", nil)
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("a connection after Shutdown was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a connection after Shutdown got %v (%v), want HTTP 503", resp, err)
+	}
+
+	var closes int
+	for _, l := range logged.lines() {
+		if strings.HasPrefix(l, "wsapi: closing connection") && strings.Contains(l, "status=1001") {
+			closes++
+		}
+	}
+	if closes != 3 {
+		t.Fatalf("Config.Logger got %d going-away lines, want 3: %q", closes, logged.lines())
+	}
+	if l := defaults.lines(); len(l) != 0 {
+		t.Fatalf("the default logger got %q", l)
+	}
+}
+
+// TestLoggerDefaultsToDiscard checks that without Config.Logger nothing
+// goes to the default logger either: a refused connection (the hub is
+// closed) logs a warning, which must be discarded.
+func TestLoggerDefaultsToDiscard(t *testing.T) {
+	defaults := guardDefault(t)
+	e := newTestEnv(t, hub.Config{}, wsapi.Config{})
+	e.hub.Close()
+	cl := e.dial(t, true)
+	select {
+	case err := <-cl.err:
+		if websocket.CloseStatus(err) != websocket.StatusTryAgainLater {
+			t.Fatalf("with the hub closed the connection ended with %v, want 1013", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("with the hub closed the connection stayed open")
+	}
+	if l := defaults.lines(); len(l) != 0 {
+		t.Fatalf("the default logger got %q", l)
+	}
+}
+
+// TestLoggerReceivesLines checks that Config.Logger gets the lines the
+// default logger must not: the same refused connection's warning.
+func TestLoggerReceivesLines(t *testing.T) {
+	defaults := guardDefault(t)
+	logged := &recorder{}
+	e := newTestEnv(t, hub.Config{}, wsapi.Config{Logger: slog.New(logged)})
+	e.hub.Close()
+	cl := e.dial(t, true)
+	select {
+	case <-cl.err:
+	case <-time.After(5 * time.Second):
+		t.Fatal("with the hub closed the connection stayed open")
+	}
+	found := false
+	for _, l := range logged.lines() {
+		found = found || strings.HasPrefix(l, "wsapi: register connection")
+	}
+	if !found {
+		t.Fatalf("Config.Logger got %q, want the register warning", logged.lines())
+	}
+	if l := defaults.lines(); len(l) != 0 {
+		t.Fatalf("the default logger got %q", l)
+	}
+}
