@@ -200,6 +200,8 @@ type BroadcastStore interface {
 	// address = destination, credited null) goes into the outbox of every
 	// registered handler in the same commit. The NetworkTx must exist
 	// (ENotFound otherwise): only CloseBroadcast creates broadcast ones.
+	// The rule is PlanBroadcastTx's, as the other methods' decisions are
+	// PlanQueueSend's, CheckOpen's, PlanClose's and CheckRelease's.
 	ApplyBroadcastTx(ctx context.Context, coin string, tx WalletTx, maxConf int64, now time.Time) ([]TxUpdate, error)
 }
 

@@ -76,14 +76,6 @@ type TxUpdate struct {
 	Confirmations   int64
 }
 
-// OutboxItem is one event waiting for delivery to one handler.
-type OutboxItem struct {
-	ID       int64
-	Handler  string
-	Attempts int // deliveries tried so far, counting this claim
-	Event    TxUpdate
-}
-
 // Page asks for one page of a listing: items after Cursor (0 starts), at
 // most Limit of them.
 type Page struct {
@@ -123,7 +115,9 @@ type DepositStore interface {
 	// returns those events. now is when the wallet was asked for tx: a
 	// view older than the one already applied is stale and ignored, so a
 	// slow fetch racing a newer one (two intakes, two instances) cannot
-	// move confirmations back and repeat events.
+	// move confirmations back and repeat events. The rule is
+	// PlanDeposit's: a store reads the state it needs under its lock and
+	// persists the plan, deciding nothing itself.
 	ApplyTx(ctx context.Context, coin string, tx WalletTx, creditAt, maxConf int64, now time.Time) ([]TxUpdate, error)
 	// NetworkTx returns the tracked transaction (coin, typ, txid), or
 	// ENotFound.
@@ -194,6 +188,17 @@ func (w Watch) Validate() error {
 		return Errorf(EInvalid, "watch: account is empty")
 	}
 	return nil
+}
+
+// Rewatch decides AddWatch for an address that is already watched, as
+// existing: watching it again for the same account returns the existing
+// watch (its id, external id and creation time); for another account it
+// is EConflict, since a payment can be credited to one account only.
+func (w Watch) Rewatch(existing Watch) (Watch, error) {
+	if existing.Account != w.Account {
+		return Watch{}, Errorf(EConflict, "address %s (%s) is already watched for account %q", w.Address, w.Coin, existing.Account)
+	}
+	return existing, nil
 }
 
 // ValidateApplyTx checks ApplyTx's arguments, the same way in every store.

@@ -1,14 +1,14 @@
 // Package deposits tracks incoming payments to watched addresses
 // (spec/cryptoassets.md §7, §9): it turns walletnotify/blocknotify hints
 // into re-fetched wallet transactions, applies them to the DepositStore
-// (which credits once and queues txupdate events in the same commit), polls
+// (which credits once and queues txupdate events in the same commit, by
+// the rule of walletgate.PlanDeposit), polls
 // open transactions until they are final, and rescans the wallet's receive
 // history at startup.
 package deposits
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -142,10 +142,7 @@ func (t *Tracker) backend(coin string) (walletgate.WalletBackend, error) {
 
 // checkTxID accepts 64 hex digits, the txid form of every supported coin.
 func checkTxID(txid string) error {
-	if len(txid) != 64 {
-		return walletgate.Errorf(walletgate.EInvalid, "txid %q is not 64 hex digits", txid)
-	}
-	if _, err := hex.DecodeString(txid); err != nil {
+	if !walletgate.ValidTxID(txid) {
 		return walletgate.Errorf(walletgate.EInvalid, "txid %q is not 64 hex digits", txid)
 	}
 	return nil

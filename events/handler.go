@@ -25,7 +25,9 @@ type Handler interface {
 	// Name identifies the handler's outbox queue; it must stay the same
 	// across restarts, or the queue is orphaned.
 	Name() string
-	// Deliver sends the txupdate event whose JSON payload is data.
+	// Deliver sends the txupdate event ev. data is its JSON payload
+	// exactly as queued in the outbox; handlers send it unchanged (inside
+	// their own envelope or form fields) and read ev only to route and log.
 	Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byte) error
 }
 

@@ -168,10 +168,9 @@ func (w *Worker) drainOnce(ctx context.Context) (int, error) {
 			// so the rest of the batch waits out the backoff untried.
 			err = errHeldBack
 		} else {
-			var data []byte
-			if data, err = walletgate.MarshalTxUpdate(it.Event); err == nil {
-				err = w.h.Deliver(ctx, it.Event, data)
-			}
+			// The payload goes out as it was queued: never re-encoded,
+			// so every attempt, by any binary, delivers the same bytes.
+			err = w.h.Deliver(ctx, it.Event, it.Payload)
 		}
 		if ctx.Err() != nil {
 			// Shutting down: hand the unfinished rest back at once rather

@@ -23,10 +23,12 @@ import (
 // collector holds; CloseBroadcast and ReleaseBroadcast lock the broadcast
 // row; ApplyBroadcastTx locks the network_txs row. Every re-run re-checks
 // its conditions in its own transaction, so none can debit, collect, book
-// or release twice. OpenBroadcast is one conditional UPDATE committed on
-// its own and never re-run, so a failure or lost reply leaves the
-// broadcast either pending (sent later) or open (left to an operator),
-// never sent twice.
+// or release twice. OpenBroadcast locks the broadcast row, checks and
+// updates in a transaction of its own that is never re-run, so a failure
+// or lost reply leaves the broadcast either pending (sent later) or open
+// (left to an operator), never sent twice. What each may do is decided by
+// the walletgate rules (PlanQueueSend, CheckOpen, PlanClose, CheckRelease,
+// PlanBroadcastTx) on what was read under the lock; the store persists.
 var _ walletgate.BroadcastStore = (*Deposits)(nil)
 
 // querier is a pgx.Tx or the pool.
@@ -85,37 +87,37 @@ func (d *Deposits) queueSend(ctx context.Context, r walletgate.SendRequest, now 
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("lock account: %w", err)
 		}
-		prev, err := scanOutgoing(t.QueryRow(ctx, outgoingSelect+` WHERE o.coin = $1 AND o.type = 'send' AND o.external_id = $2`, r.Coin, r.ExternalID))
+		var prev *walletgate.OutgoingTx
+		p, err := scanOutgoing(t.QueryRow(ctx, outgoingSelect+` WHERE o.coin = $1 AND o.type = 'send' AND o.external_id = $2`, r.Coin, r.ExternalID))
 		switch {
 		case err == nil:
-			if prev.Account != r.Account || prev.Address != r.Address || prev.Amount != r.Amount {
-				return walletgate.Errorf(walletgate.EConflict, "external_id %q was already used for a send of %s from %q to %s",
-					r.ExternalID, walletgate.FormatSats(prev.Amount), prev.Account, prev.Address)
-			}
-			out = prev
-			return nil
+			prev = &p
 		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("look up external id: %w", err)
+		}
+		o, insert, err := walletgate.PlanQueueSend(r, prev, bal, now)
+		if err != nil || !insert {
+			out = o
+			return err
 		}
 		// The conditional debit also holds without the lock: it never
 		// takes a balance below zero.
 		tag, err := t.Exec(ctx, `UPDATE deposit_accounts SET balance = balance - $1 WHERE coin = $2 AND account = $3 AND balance >= $1`,
-			r.Amount, r.Coin, r.Account)
+			o.Amount, o.Coin, o.Account)
 		if err != nil {
 			return fmt.Errorf("debit account: %w", err)
 		}
 		if tag.RowsAffected() != 1 {
 			return walletgate.InsufficientBalance(r.Coin, r.Account, bal, r.Amount)
 		}
-		n := micros(now)
-		var id int64
+		n := micros(o.CreatedAt)
 		if err := t.QueryRow(ctx, `INSERT INTO outgoing_txs (coin, type, account, address, amount, external_id, state, created_at, updated_at)
-			VALUES ($1, 'send', $2, $3, $4, $5, 'pending', $6, $6) RETURNING id`,
-			r.Coin, r.Account, r.Address, r.Amount, r.ExternalID, n).Scan(&id); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
+			o.Coin, o.Type, o.Account, o.Address, o.Amount, o.ExternalID, o.State, n).Scan(&o.ID); err != nil {
 			return fmt.Errorf("insert send: %w", err)
 		}
-		out = walletgate.OutgoingTx{ID: id, Coin: r.Coin, Type: walletgate.OutgoingSend, Account: r.Account, Address: r.Address,
-			Amount: r.Amount, ExternalID: r.ExternalID, State: walletgate.SendPending, Confirmations: -1, CreatedAt: time.UnixMicro(n)}
+		o.CreatedAt = time.UnixMicro(n)
+		out = o
 		return nil
 	})
 	return out, err
@@ -191,8 +193,8 @@ func loadOutputs(ctx context.Context, q querier, b *walletgate.Broadcast) error 
 // concurrent collectors take disjoint sets, and the broadcast and its
 // attachments commit together or not at all.
 func (d *Deposits) CollectBroadcast(ctx context.Context, coin string, maxSends int, now time.Time) (walletgate.Broadcast, bool, error) {
-	if coin == "" || maxSends <= 0 {
-		return walletgate.Broadcast{}, false, walletgate.Errorf(walletgate.EInvalid, "collect broadcast: coin %q must be set and max sends %d positive", coin, maxSends)
+	if err := walletgate.ValidateCollect(coin, maxSends); err != nil {
+		return walletgate.Broadcast{}, false, err
 	}
 	var b walletgate.Broadcast
 	var ok bool
@@ -275,27 +277,30 @@ func (d *Deposits) ListBroadcasts(ctx context.Context, coin, state string, p wal
 	return bs, next, nil
 }
 
-// OpenBroadcast implements walletgate.BroadcastStore: one conditional
-// UPDATE in a READ COMMITTED transaction, never re-run. A second opener
-// waits for the first's row lock, re-checks opened_at and updates nothing.
+// OpenBroadcast implements walletgate.BroadcastStore in one READ
+// COMMITTED transaction, never re-run: it locks the broadcast's row, lets
+// walletgate.Broadcast.CheckOpen decide on what it reads under the lock,
+// and sets opened_at. A second opener waits for the first's lock, then
+// reads the broadcast open and is refused.
 func (d *Deposits) OpenBroadcast(ctx context.Context, coin string, id int64, now time.Time) (walletgate.Broadcast, error) {
 	var b walletgate.Broadcast
 	err := d.s.inTx(ctx, func(t pgx.Tx) error {
-		tag, err := t.Exec(ctx, `UPDATE broadcasts SET opened_at = $1 WHERE id = $2 AND coin = $3 AND opened_at IS NULL AND closed_at IS NULL`,
-			micros(now), id, coin)
-		if err != nil {
-			return fmt.Errorf("open: %w", err)
-		}
-		b, err = loadBroadcast(ctx, t, coin, id)
-		if err != nil {
+		if err := lockBroadcast(ctx, t, coin, id); err != nil {
 			return err
 		}
-		if tag.RowsAffected() != 1 {
-			return walletgate.Errorf(walletgate.EConflict, "%s broadcast %d is %s, not pending; it is not sent again", coin, id, b.State())
+		var err error
+		if b, err = loadBroadcast(ctx, t, coin, id); err != nil {
+			return err
 		}
-		if len(b.Outputs) == 0 {
-			return walletgate.Errorf(walletgate.EInternal, "%s broadcast %d has no outputs", coin, id)
+		if err := b.CheckOpen(); err != nil {
+			return err
 		}
+		n := micros(now)
+		if _, err := t.Exec(ctx, `UPDATE broadcasts SET opened_at = $1 WHERE id = $2 AND opened_at IS NULL AND closed_at IS NULL`, n, id); err != nil {
+			return fmt.Errorf("open: %w", err)
+		}
+		at := time.UnixMicro(n)
+		b.OpenedAt = &at
 		return nil
 	})
 	if err != nil {
@@ -305,9 +310,10 @@ func (d *Deposits) OpenBroadcast(ctx context.Context, coin string, id int64, now
 }
 
 // CloseBroadcast implements walletgate.BroadcastStore. It locks the
-// broadcast row first and re-reads closed_at under the lock, so of two
-// closers one books the fee and the other sees it closed. It is re-run
-// only on deadlock, with the same re-check; it never sends anything.
+// broadcast row first and lets walletgate.PlanClose decide on what it
+// reads under the lock, so of two closers one books the fee and the other
+// sees it closed. It is re-run only on deadlock, with the same re-check;
+// it never sends anything.
 func (d *Deposits) CloseBroadcast(ctx context.Context, coin string, id int64, txid string, fee int64, now time.Time) (walletgate.Broadcast, error) {
 	if err := walletgate.ValidateClose(coin, id, txid, fee); err != nil {
 		return walletgate.Broadcast{}, err
@@ -318,18 +324,18 @@ func (d *Deposits) CloseBroadcast(ctx context.Context, coin string, id int64, tx
 			return err
 		}
 		var err error
-		b, err = loadBroadcast(ctx, t, coin, id)
-		if err != nil {
+		if b, err = loadBroadcast(ctx, t, coin, id); err != nil {
 			return err
 		}
-		if b.ClosedAt != nil {
-			if b.TxID == txid {
-				return nil
-			}
-			return walletgate.Errorf(walletgate.EConflict, "%s broadcast %d is already closed as %s", coin, id, b.TxID)
+		var holder int64
+		err = t.QueryRow(ctx, `SELECT b.id FROM broadcasts b JOIN network_txs n ON n.id = b.ntx_id
+			WHERE n.coin = $1 AND n.type = 'broadcast' AND n.txid = $2`, coin, txid).Scan(&holder)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("look up broadcast of %s: %w", txid, err)
 		}
-		if len(b.SendIDs) == 0 {
-			return walletgate.Errorf(walletgate.EInternal, "%s broadcast %d has no sends", coin, id)
+		c, err := walletgate.PlanClose(b, txid, fee, holder, now)
+		if err != nil || !c.Changed {
+			return err
 		}
 		n := micros(now)
 		if _, err := t.Exec(ctx, `INSERT INTO network_txs (coin, type, txid, confirmations, created_at, updated_at)
@@ -340,18 +346,12 @@ func (d *Deposits) CloseBroadcast(ctx context.Context, coin string, id int64, tx
 		if err := t.QueryRow(ctx, `SELECT id FROM network_txs WHERE coin = $1 AND type = 'broadcast' AND txid = $2`, coin, txid).Scan(&ntxID); err != nil {
 			return fmt.Errorf("look up network tx %s: %w", txid, err)
 		}
-		var other int64
-		if err := t.QueryRow(ctx, `SELECT id FROM broadcasts WHERE ntx_id = $1`, ntxID).Scan(&other); err == nil {
-			return txidTaken(coin, txid, other)
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("look up broadcast of %s: %w", txid, err)
-		}
 		// A concurrent close of another broadcast with this txid is
 		// stopped by the unique index on ntx_id.
 		if _, err := t.Exec(ctx, `UPDATE broadcasts SET txid = $1, fee = $2, ntx_id = $3, closed_at = $4, opened_at = COALESCE(opened_at, $4)
 			WHERE id = $5 AND closed_at IS NULL`, txid, fee, ntxID, n, id); err != nil {
 			if pgCode(err) == pgUniqueViolation {
-				return txidTaken(coin, txid, 0)
+				return walletgate.TxIDTaken(coin, txid, 0)
 			}
 			return fmt.Errorf("close: %w", err)
 		}
@@ -359,14 +359,13 @@ func (d *Deposits) CloseBroadcast(ctx context.Context, coin string, id int64, tx
 			WHERE broadcast_id = $2 AND type = 'send'`, n, id); err != nil {
 			return fmt.Errorf("mark sends broadcasted: %w", err)
 		}
-		if fee > 0 {
+		if f := c.Fee; f != nil {
 			if _, err := t.Exec(ctx, `INSERT INTO outgoing_txs (coin, type, account, address, amount, external_id, state, broadcast_id, created_at, processed_at, updated_at)
-				VALUES ($1, 'network_fee', $2, '', $3, '', 'broadcasted', $4, $5, $5, $5)`, coin, walletgate.NetworkFeesAccount, fee, id, n); err != nil {
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, f.Coin, f.Type, f.Account, f.Address, f.Amount, f.ExternalID, f.State, f.BroadcastID,
+				micros(f.CreatedAt), micros(*f.ProcessedAt), n); err != nil {
 				return fmt.Errorf("book network fee: %w", err)
 			}
-			if _, err := t.Exec(ctx, `INSERT INTO deposit_accounts (coin, account, balance) VALUES ($1, $2, $3)
-				ON CONFLICT (coin, account) DO UPDATE SET balance = deposit_accounts.balance + EXCLUDED.balance`,
-				coin, walletgate.NetworkFeesAccount, -fee); err != nil {
+			if err := addBalance(ctx, t, f.Coin, f.Account, -f.Amount); err != nil {
 				return fmt.Errorf("debit network fees: %w", err)
 			}
 		}
@@ -377,13 +376,6 @@ func (d *Deposits) CloseBroadcast(ctx context.Context, coin string, id int64, tx
 		return walletgate.Broadcast{}, fmt.Errorf("postgres: close %s broadcast %d as %s: %w", coin, id, txid, err)
 	}
 	return b, nil
-}
-
-func txidTaken(coin, txid string, other int64) error {
-	if other == 0 {
-		return walletgate.Errorf(walletgate.EConflict, "txid %s is already recorded for another %s broadcast", txid, coin)
-	}
-	return walletgate.Errorf(walletgate.EConflict, "txid %s is already recorded for %s broadcast %d", txid, coin, other)
 }
 
 // lockBroadcast takes the row lock that orders closing and releasing.
@@ -400,7 +392,7 @@ func lockBroadcast(ctx context.Context, t pgx.Tx, coin string, id int64) error {
 }
 
 // ReleaseBroadcast implements walletgate.BroadcastStore under the
-// broadcast's row lock.
+// broadcast's row lock; walletgate.Broadcast.CheckRelease decides.
 func (d *Deposits) ReleaseBroadcast(ctx context.Context, coin string, id int64, openedBefore time.Time) (walletgate.Broadcast, error) {
 	var b walletgate.Broadcast
 	err := d.rowLocked(ctx, fmt.Sprintf("release %s broadcast %d", coin, id), func(t pgx.Tx) error {
@@ -412,12 +404,8 @@ func (d *Deposits) ReleaseBroadcast(ctx context.Context, coin string, id int64, 
 		if err != nil {
 			return err
 		}
-		if b.State() != walletgate.BroadcastOpen {
-			return walletgate.Errorf(walletgate.EConflict, "%s broadcast %d is %s, not open", coin, id, b.State())
-		}
-		if b.OpenedAt.After(openedBefore) {
-			return walletgate.Errorf(walletgate.EConflict, "%s broadcast %d was opened at %s, too recently to release: its send may still be in flight",
-				coin, id, b.OpenedAt.UTC().Format(time.RFC3339))
+		if err := b.CheckRelease(openedBefore); err != nil {
+			return err
 		}
 		if _, err := t.Exec(ctx, `UPDATE broadcasts SET opened_at = NULL WHERE id = $1 AND closed_at IS NULL`, id); err != nil {
 			return fmt.Errorf("release: %w", err)
@@ -429,77 +417,4 @@ func (d *Deposits) ReleaseBroadcast(ctx context.Context, coin string, id int64, 
 		return walletgate.Broadcast{}, fmt.Errorf("postgres: release %s broadcast %d: %w", coin, id, err)
 	}
 	return b, nil
-}
-
-// ApplyBroadcastTx implements walletgate.BroadcastStore like ApplyTx: the
-// network_txs row is locked first, so appliers of one txid queue on it and
-// the second finds the count unchanged.
-func (d *Deposits) ApplyBroadcastTx(ctx context.Context, coin string, tx walletgate.WalletTx, maxConf int64, now time.Time) ([]walletgate.TxUpdate, error) {
-	if err := walletgate.ValidateApplyTx(coin, tx, 1, maxConf); err != nil {
-		return nil, err
-	}
-	var events []walletgate.TxUpdate
-	err := d.rowLocked(ctx, "apply "+coin+" broadcast tx "+tx.TxID, func(t pgx.Tx) error {
-		events = nil
-		var ntxID, conf, bid, seen int64
-		err := t.QueryRow(ctx, `SELECT n.id, n.confirmations, COALESCE(b.id, 0), n.updated_at FROM network_txs n LEFT JOIN broadcasts b ON b.ntx_id = n.id
-			WHERE n.coin = $1 AND n.type = 'broadcast' AND n.txid = $2 FOR UPDATE OF n`, coin, tx.TxID).Scan(&ntxID, &conf, &bid, &seen)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return walletgate.Errorf(walletgate.ENotFound, "broadcast transaction %s of %s is not tracked", tx.TxID, coin)
-		}
-		if err != nil {
-			return fmt.Errorf("look up network tx: %w", err)
-		}
-		if conf == tx.Confirmations || conf >= maxConf || seen > micros(now) {
-			return nil // unchanged, final, or a stale view
-		}
-		n := micros(now)
-		if _, err := t.Exec(ctx, `UPDATE network_txs SET confirmations = $1, updated_at = $2 WHERE id = $3`, tx.Confirmations, n, ntxID); err != nil {
-			return fmt.Errorf("update network tx: %w", err)
-		}
-		if _, err := t.Exec(ctx, `UPDATE outgoing_txs SET confirmations = $1, updated_at = $2 WHERE broadcast_id = $3`, tx.Confirmations, n, bid); err != nil {
-			return fmt.Errorf("update sends: %w", err)
-		}
-		rows, err := t.Query(ctx, `SELECT id, account, address, amount FROM outgoing_txs
-			WHERE broadcast_id = $1 AND type = 'send' AND state IN ('pending', 'broadcasted') ORDER BY id`, bid)
-		if err != nil {
-			return fmt.Errorf("list sends: %w", err)
-		}
-		events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (walletgate.TxUpdate, error) {
-			ev := walletgate.TxUpdate{Coin: coin, TransactionType: walletgate.TxTypeBroadcast, NetworkTxID: ntxID,
-				TxID: tx.TxID, Confirmations: tx.Confirmations}
-			err := r.Scan(&ev.TransactionID, &ev.Account, &ev.Address, &ev.Amount)
-			ev.EventID = walletgate.BroadcastEventID(coin, tx.TxID, ev.TransactionID, tx.Confirmations)
-			return ev, err
-		})
-		if err != nil {
-			return fmt.Errorf("list sends: %w", err)
-		}
-		rows, err = t.Query(ctx, `SELECT name FROM outbox_handlers ORDER BY name`)
-		if err != nil {
-			return fmt.Errorf("list handlers: %w", err)
-		}
-		handlers, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("list handlers: %w", err)
-		}
-		for _, ev := range events {
-			payload, err := walletgate.MarshalTxUpdate(ev)
-			if err != nil {
-				return err
-			}
-			for _, h := range handlers {
-				if _, err := t.Exec(ctx, `INSERT INTO outbox (handler, event_id, coin, address, payload, next_attempt, created_at)
-					VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (handler, event_id) DO NOTHING`,
-					h, ev.EventID, coin, ev.Address, string(payload), n); err != nil {
-					return fmt.Errorf("queue event %s for %s: %w", ev.EventID, h, err)
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: apply %s broadcast tx %s: %w", coin, tx.TxID, err)
-	}
-	return events, nil
 }

@@ -36,8 +36,8 @@ func (o DepositOptions) withDefaults() DepositOptions {
 }
 
 // Deposits is the walletgate.DepositStore on a Store's database. ApplyTx
-// runs SERIALIZABLE, so processes sharing the database never credit a
-// deposit twice; outbox claims take FOR UPDATE SKIP LOCKED row locks and a
+// locks its network transaction's row before reading it, so processes
+// sharing the database never credit a deposit twice; outbox claims take FOR UPDATE SKIP LOCKED row locks and a
 // lease, so no row is delivered by two processes at once.
 type Deposits struct {
 	s    *Store
@@ -88,23 +88,20 @@ func (d *Deposits) AddWatch(ctx context.Context, w walletgate.Watch) (walletgate
 	if w.CreatedAt.IsZero() {
 		w.CreatedAt = time.Now()
 	}
-	out := w
-	var created int64
 	// DO UPDATE with a no-op assignment returns the existing row too, in
 	// one statement that concurrent adders agree on.
+	existing := walletgate.Watch{Coin: w.Coin, Address: w.Address}
+	var created int64
 	err := d.s.pool.QueryRow(ctx, `INSERT INTO deposit_watches (coin, address, account, external_id, created_at)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (coin, address) DO UPDATE SET coin = EXCLUDED.coin
 		RETURNING id, account, external_id, created_at`,
-		w.Coin, w.Address, w.Account, w.ExternalID, micros(w.CreatedAt)).Scan(&out.ID, &out.Account, &out.ExternalID, &created)
+		w.Coin, w.Address, w.Account, w.ExternalID, micros(w.CreatedAt)).Scan(&existing.ID, &existing.Account, &existing.ExternalID, &created)
 	if err != nil {
 		return walletgate.Watch{}, fmt.Errorf("postgres: add watch %s %s: %w", w.Coin, w.Address, err)
 	}
-	if out.Account != w.Account {
-		return walletgate.Watch{}, walletgate.Errorf(walletgate.EConflict, "address %s (%s) is already watched for account %q", w.Address, w.Coin, out.Account)
-	}
-	out.CreatedAt = time.UnixMicro(created)
-	return out, nil
+	existing.CreatedAt = time.UnixMicro(created)
+	return w.Rewatch(existing)
 }
 
 // ListWatches implements walletgate.DepositStore.

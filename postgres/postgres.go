@@ -11,13 +11,10 @@ package postgres
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,13 +23,6 @@ import (
 
 	"github.com/walletgate/walletgate"
 )
-
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// migrationLockKey is the pg_advisory_xact_lock key that serialises
-// migrations when several processes start at once ("wgmigrat").
-const migrationLockKey = 0x77676d6967726174
 
 // ListenerApplicationName is the application_name of the notice listeners'
 // dedicated connections, as seen in pg_stat_activity.
@@ -117,7 +107,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, walletgate.WrapError(walletgate.EUnavailable, err, "postgres: connect")
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := migrateDB(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -130,66 +120,6 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
-}
-
-// migrate applies the embedded migrations not yet recorded in
-// schema_migrations, in one transaction behind an advisory lock so that
-// processes starting together apply each migration once.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	names, err := migrationFiles.ReadDir("migrations")
-	if err != nil {
-		return fmt.Errorf("list migrations: %w", err)
-	}
-	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey)); err != nil {
-			return fmt.Errorf("take migration lock: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
-			return fmt.Errorf("create schema_migrations: %w", err)
-		}
-		for _, e := range names {
-			version, err := migrationVersion(e.Name())
-			if err != nil {
-				return err
-			}
-			var applied bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&applied); err != nil {
-				return fmt.Errorf("check migration %s: %w", e.Name(), err)
-			}
-			if applied {
-				continue
-			}
-			body, err := migrationFiles.ReadFile("migrations/" + e.Name())
-			if err != nil {
-				return fmt.Errorf("read migration %s: %w", e.Name(), err)
-			}
-			// No arguments: pgx sends it with the simple protocol, which
-			// runs every statement of the file.
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply migration %s: %w", e.Name(), err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, version, e.Name()); err != nil {
-				return fmt.Errorf("record migration %s: %w", e.Name(), err)
-			}
-		}
-		return nil
-	})
-}
-
-// migrationVersion reads the number a migration file name starts with
-// ("0001_channels.sql" → 1).
-func migrationVersion(name string) (int64, error) {
-	num, _, ok := strings.Cut(name, "_")
-	if !ok {
-		return 0, fmt.Errorf("migration %q: name must be NNNN_description.sql", name)
-	}
-	v, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("migration %q: name must start with a positive number", name)
-	}
-	return v, nil
 }
 
 // PostgreSQL error codes the store maps to application errors.

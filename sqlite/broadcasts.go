@@ -52,58 +52,58 @@ func scanOutgoing(sc interface{ Scan(...any) error }) (walletgate.OutgoingTx, er
 	return o, nil
 }
 
-// QueueSend implements walletgate.BroadcastStore. The writer goroutine
-// runs one operation at a time, so the look-up, the conditional debit and
-// the insert below cannot interleave with another send.
+// QueueSend implements walletgate.BroadcastStore: it reads the previous
+// send under the external id and the balance, lets walletgate.PlanQueueSend
+// decide, and writes the debit and the send. The writer goroutine runs one
+// operation at a time, so nothing interleaves between the read and the
+// write.
 func (s *Store) QueueSend(ctx context.Context, r walletgate.SendRequest, now time.Time) (walletgate.OutgoingTx, error) {
 	if err := r.Validate(); err != nil {
 		return walletgate.OutgoingTx{}, err
 	}
 	var out walletgate.OutgoingTx
 	err := s.write(ctx, func(x *wtx) error {
-		prev, err := scanOutgoing(x.queryRow(outgoingSelect+` WHERE o.coin = ? AND o.type = 'send' AND o.external_id = ?`, r.Coin, r.ExternalID))
+		var prev *walletgate.OutgoingTx
+		p, err := scanOutgoing(x.queryRow(outgoingSelect+` WHERE o.coin = ? AND o.type = 'send' AND o.external_id = ?`, r.Coin, r.ExternalID))
 		switch {
 		case err == nil:
-			if prev.Account != r.Account || prev.Address != r.Address || prev.Amount != r.Amount {
-				return sendConflict(r, prev)
-			}
-			out = prev
-			return nil
+			prev = &p
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("look up external id: %w", err)
 		}
+		var bal int64
+		if err := x.queryRow(`SELECT balance FROM deposit_accounts WHERE coin = ? AND account = ?`, r.Coin, r.Account).Scan(&bal); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read balance: %w", err)
+		}
+		o, insert, err := walletgate.PlanQueueSend(r, prev, bal, now)
+		if err != nil || !insert {
+			out = o
+			return err
+		}
+		// The conditional debit cannot fail after the plan's check; it
+		// stays as a guard that never takes a balance below zero.
 		res, err := x.exec(`UPDATE deposit_accounts SET balance = balance - ?1 WHERE coin = ?2 AND account = ?3 AND balance >= ?1`,
-			r.Amount, r.Coin, r.Account)
+			o.Amount, o.Coin, o.Account)
 		if err != nil {
 			return fmt.Errorf("debit account: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			var bal int64
-			if err := x.queryRow(`SELECT balance FROM deposit_accounts WHERE coin = ? AND account = ?`, r.Coin, r.Account).Scan(&bal); err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("read balance: %w", err)
-			}
 			return walletgate.InsufficientBalance(r.Coin, r.Account, bal, r.Amount)
 		}
-		n := micros(now)
-		var id int64
+		n := micros(o.CreatedAt)
 		if err := x.queryRow(`INSERT INTO outgoing_txs (coin, type, account, address, amount, external_id, state, created_at, updated_at)
-			VALUES (?, 'send', ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`,
-			r.Coin, r.Account, r.Address, r.Amount, r.ExternalID, n, n).Scan(&id); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			o.Coin, o.Type, o.Account, o.Address, o.Amount, o.ExternalID, o.State, n, n).Scan(&o.ID); err != nil {
 			return fmt.Errorf("insert send: %w", err)
 		}
-		out = walletgate.OutgoingTx{ID: id, Coin: r.Coin, Type: walletgate.OutgoingSend, Account: r.Account, Address: r.Address,
-			Amount: r.Amount, ExternalID: r.ExternalID, State: walletgate.SendPending, Confirmations: -1, CreatedAt: time.UnixMicro(n)}
+		o.CreatedAt = time.UnixMicro(n)
+		out = o
 		return nil
 	})
 	if err != nil {
 		return walletgate.OutgoingTx{}, fmt.Errorf("sqlite: queue %s send %q: %w", r.Coin, r.ExternalID, err)
 	}
 	return out, nil
-}
-
-func sendConflict(r walletgate.SendRequest, prev walletgate.OutgoingTx) error {
-	return walletgate.Errorf(walletgate.EConflict, "external_id %q was already used for a send of %s from %q to %s",
-		r.ExternalID, walletgate.FormatSats(prev.Amount), prev.Account, prev.Address)
 }
 
 // OutgoingTx implements walletgate.BroadcastStore.
@@ -181,8 +181,8 @@ func loadOutputs(q reader, b *walletgate.Broadcast) error {
 // new broadcast and the attachment are one write operation, so they
 // commit together or not at all.
 func (s *Store) CollectBroadcast(ctx context.Context, coin string, maxSends int, now time.Time) (walletgate.Broadcast, bool, error) {
-	if coin == "" || maxSends <= 0 {
-		return walletgate.Broadcast{}, false, walletgate.Errorf(walletgate.EInvalid, "collect broadcast: coin %q must be set and max sends %d positive", coin, maxSends)
+	if err := walletgate.ValidateCollect(coin, maxSends); err != nil {
+		return walletgate.Broadcast{}, false, err
 	}
 	var b walletgate.Broadcast
 	var ok bool
@@ -270,30 +270,25 @@ func (s *Store) ListBroadcasts(ctx context.Context, coin, state string, p wallet
 }
 
 // OpenBroadcast implements walletgate.BroadcastStore. It is one write
-// operation that returns only after its commit; the conditional update
-// opens a broadcast at most once.
+// operation that returns only after its commit; the state check
+// (walletgate.Broadcast.CheckOpen) and the update run in it without
+// anything in between, so a broadcast is opened at most once.
 func (s *Store) OpenBroadcast(ctx context.Context, coin string, id int64, now time.Time) (walletgate.Broadcast, error) {
 	var b walletgate.Broadcast
 	err := s.write(ctx, func(x *wtx) error {
-		res, err := x.exec(`UPDATE broadcasts SET opened_at = ? WHERE id = ? AND coin = ? AND opened_at IS NULL AND closed_at IS NULL`,
-			micros(now), id, coin)
-		if err != nil {
-			return fmt.Errorf("open: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("open: %w", err)
-		}
-		b, err = loadBroadcast(x, coin, id)
-		if err != nil {
+		var err error
+		if b, err = loadBroadcast(x, coin, id); err != nil {
 			return err
 		}
-		if n != 1 {
-			return walletgate.Errorf(walletgate.EConflict, "%s broadcast %d is %s, not pending; it is not sent again", coin, id, b.State())
+		if err := b.CheckOpen(); err != nil {
+			return err
 		}
-		if len(b.Outputs) == 0 {
-			return walletgate.Errorf(walletgate.EInternal, "%s broadcast %d has no outputs", coin, id)
+		n := micros(now)
+		if _, err := x.exec(`UPDATE broadcasts SET opened_at = ? WHERE id = ? AND opened_at IS NULL AND closed_at IS NULL`, n, id); err != nil {
+			return fmt.Errorf("open: %w", err)
 		}
+		at := time.UnixMicro(n)
+		b.OpenedAt = &at
 		return nil
 	})
 	if err != nil {
@@ -303,7 +298,8 @@ func (s *Store) OpenBroadcast(ctx context.Context, coin string, id int64, now ti
 }
 
 // CloseBroadcast implements walletgate.BroadcastStore as one write
-// operation: the state check and every change commit together.
+// operation: walletgate.PlanClose decides on the state read in it, and
+// every change commits together.
 func (s *Store) CloseBroadcast(ctx context.Context, coin string, id int64, txid string, fee int64, now time.Time) (walletgate.Broadcast, error) {
 	if err := walletgate.ValidateClose(coin, id, txid, fee); err != nil {
 		return walletgate.Broadcast{}, err
@@ -311,36 +307,29 @@ func (s *Store) CloseBroadcast(ctx context.Context, coin string, id int64, txid 
 	var b walletgate.Broadcast
 	err := s.write(ctx, func(x *wtx) error {
 		var err error
-		b, err = loadBroadcast(x, coin, id)
-		if err != nil {
+		if b, err = loadBroadcast(x, coin, id); err != nil {
 			return err
 		}
-		if b.ClosedAt != nil {
-			if b.TxID == txid {
-				return nil
-			}
-			return walletgate.Errorf(walletgate.EConflict, "%s broadcast %d is already closed as %s", coin, id, b.TxID)
+		var holder int64
+		err = x.queryRow(`SELECT b.id FROM broadcasts b JOIN network_txs n ON n.id = b.ntx_id
+			WHERE n.coin = ? AND n.type = 'broadcast' AND n.txid = ?`, coin, txid).Scan(&holder)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("look up broadcast of %s: %w", txid, err)
 		}
-		if len(b.SendIDs) == 0 {
-			return walletgate.Errorf(walletgate.EInternal, "%s broadcast %d has no sends", coin, id)
+		c, err := walletgate.PlanClose(b, txid, fee, holder, now)
+		if err != nil || !c.Changed {
+			return err
 		}
 		n := micros(now)
 		var ntxID int64
 		err = x.queryRow(`SELECT id FROM network_txs WHERE coin = ? AND type = 'broadcast' AND txid = ?`, coin, txid).Scan(&ntxID)
 		switch {
-		case err == nil:
-			var other int64
-			if err := x.queryRow(`SELECT id FROM broadcasts WHERE ntx_id = ?`, ntxID).Scan(&other); err == nil {
-				return walletgate.Errorf(walletgate.EConflict, "txid %s is already recorded for %s broadcast %d", txid, coin, other)
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("look up broadcast of %s: %w", txid, err)
-			}
 		case errors.Is(err, sql.ErrNoRows):
 			if err := x.queryRow(`INSERT INTO network_txs (coin, type, txid, confirmations, created_at, updated_at)
 				VALUES (?, 'broadcast', ?, -1, ?, ?) RETURNING id`, coin, txid, n, n).Scan(&ntxID); err != nil {
 				return fmt.Errorf("insert network tx: %w", err)
 			}
-		default:
+		case err != nil:
 			return fmt.Errorf("look up network tx %s: %w", txid, err)
 		}
 		if _, err := x.exec(`UPDATE broadcasts SET txid = ?, fee = ?, ntx_id = ?, closed_at = ?, opened_at = COALESCE(opened_at, ?)
@@ -351,13 +340,13 @@ func (s *Store) CloseBroadcast(ctx context.Context, coin string, id int64, txid 
 			WHERE broadcast_id = ? AND type = 'send'`, n, n, id); err != nil {
 			return fmt.Errorf("mark sends broadcasted: %w", err)
 		}
-		if fee > 0 {
+		if f := c.Fee; f != nil {
 			if _, err := x.exec(`INSERT INTO outgoing_txs (coin, type, account, address, amount, external_id, state, broadcast_id, created_at, processed_at, updated_at)
-				VALUES (?, 'network_fee', ?, '', ?, '', 'broadcasted', ?, ?, ?, ?)`, coin, walletgate.NetworkFeesAccount, fee, id, n, n, n); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.Coin, f.Type, f.Account, f.Address, f.Amount, f.ExternalID, f.State, f.BroadcastID,
+				micros(f.CreatedAt), micros(*f.ProcessedAt), n); err != nil {
 				return fmt.Errorf("book network fee: %w", err)
 			}
-			if _, err := x.exec(`INSERT INTO deposit_accounts (coin, account, balance) VALUES (?, ?, ?)
-				ON CONFLICT (coin, account) DO UPDATE SET balance = balance + excluded.balance`, coin, walletgate.NetworkFeesAccount, -fee); err != nil {
+			if err := addBalance(x, f.Coin, f.Account, -f.Amount); err != nil {
 				return fmt.Errorf("debit network fees: %w", err)
 			}
 		}
@@ -375,16 +364,11 @@ func (s *Store) ReleaseBroadcast(ctx context.Context, coin string, id int64, ope
 	var b walletgate.Broadcast
 	err := s.write(ctx, func(x *wtx) error {
 		var err error
-		b, err = loadBroadcast(x, coin, id)
-		if err != nil {
+		if b, err = loadBroadcast(x, coin, id); err != nil {
 			return err
 		}
-		if b.State() != walletgate.BroadcastOpen {
-			return walletgate.Errorf(walletgate.EConflict, "%s broadcast %d is %s, not open", coin, id, b.State())
-		}
-		if b.OpenedAt.After(openedBefore) {
-			return walletgate.Errorf(walletgate.EConflict, "%s broadcast %d was opened at %s, too recently to release: its send may still be in flight",
-				coin, id, b.OpenedAt.UTC().Format(time.RFC3339))
+		if err := b.CheckRelease(openedBefore); err != nil {
+			return err
 		}
 		if _, err := x.exec(`UPDATE broadcasts SET opened_at = NULL WHERE id = ? AND closed_at IS NULL`, id); err != nil {
 			return fmt.Errorf("release: %w", err)
@@ -396,95 +380,4 @@ func (s *Store) ReleaseBroadcast(ctx context.Context, coin string, id int64, ope
 		return walletgate.Broadcast{}, fmt.Errorf("sqlite: release %s broadcast %d: %w", coin, id, err)
 	}
 	return b, nil
-}
-
-// ApplyBroadcastTx implements walletgate.BroadcastStore.
-func (s *Store) ApplyBroadcastTx(ctx context.Context, coin string, tx walletgate.WalletTx, maxConf int64, now time.Time) ([]walletgate.TxUpdate, error) {
-	if err := walletgate.ValidateApplyTx(coin, tx, 1, maxConf); err != nil {
-		return nil, err
-	}
-	var events []walletgate.TxUpdate
-	err := s.write(ctx, func(x *wtx) error {
-		events = nil
-		var ntxID, conf, bid, seen int64
-		err := x.queryRow(`SELECT n.id, n.confirmations, COALESCE(b.id, 0), n.updated_at FROM network_txs n LEFT JOIN broadcasts b ON b.ntx_id = n.id
-			WHERE n.coin = ? AND n.type = 'broadcast' AND n.txid = ?`, coin, tx.TxID).Scan(&ntxID, &conf, &bid, &seen)
-		if errors.Is(err, sql.ErrNoRows) {
-			return walletgate.Errorf(walletgate.ENotFound, "broadcast transaction %s of %s is not tracked", tx.TxID, coin)
-		}
-		if err != nil {
-			return fmt.Errorf("look up network tx: %w", err)
-		}
-		if conf == tx.Confirmations || conf >= maxConf || seen > micros(now) {
-			return nil // unchanged, final, or a stale view
-		}
-		n := micros(now)
-		if _, err := x.exec(`UPDATE network_txs SET confirmations = ?, updated_at = ? WHERE id = ?`, tx.Confirmations, n, ntxID); err != nil {
-			return fmt.Errorf("update network tx: %w", err)
-		}
-		if _, err := x.exec(`UPDATE outgoing_txs SET confirmations = ?, updated_at = ? WHERE broadcast_id = ?`, tx.Confirmations, n, bid); err != nil {
-			return fmt.Errorf("update sends: %w", err)
-		}
-		rows, err := x.query(`SELECT id, account, address, amount FROM outgoing_txs
-			WHERE broadcast_id = ? AND type = 'send' AND state IN ('pending', 'broadcasted') ORDER BY id`, bid)
-		if err != nil {
-			return fmt.Errorf("list sends: %w", err)
-		}
-		for rows.Next() {
-			ev := walletgate.TxUpdate{Coin: coin, TransactionType: walletgate.TxTypeBroadcast, NetworkTxID: ntxID,
-				TxID: tx.TxID, Confirmations: tx.Confirmations}
-			if err := rows.Scan(&ev.TransactionID, &ev.Account, &ev.Address, &ev.Amount); err != nil {
-				rows.Close()
-				return fmt.Errorf("scan send: %w", err)
-			}
-			ev.EventID = walletgate.BroadcastEventID(coin, tx.TxID, ev.TransactionID, tx.Confirmations)
-			events = append(events, ev)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("list sends: %w", err)
-		}
-		handlers, err := listHandlers(x)
-		if err != nil {
-			return err
-		}
-		for _, ev := range events {
-			payload, err := walletgate.MarshalTxUpdate(ev)
-			if err != nil {
-				return err
-			}
-			for _, h := range handlers {
-				if _, err := x.exec(`INSERT INTO outbox (handler, event_id, coin, address, payload, next_attempt, created_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (handler, event_id) DO NOTHING`,
-					h, ev.EventID, coin, ev.Address, payload, n, n); err != nil {
-					return fmt.Errorf("queue event %s for %s: %w", ev.EventID, h, err)
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: apply %s broadcast tx %s: %w", coin, tx.TxID, err)
-	}
-	return events, nil
-}
-
-func listHandlers(x *wtx) ([]string, error) {
-	rows, err := x.query(`SELECT name FROM outbox_handlers ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list handlers: %w", err)
-	}
-	defer rows.Close()
-	var hs []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, fmt.Errorf("scan handler: %w", err)
-		}
-		hs = append(hs, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list handlers: %w", err)
-	}
-	return hs, nil
 }

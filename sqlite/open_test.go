@@ -3,11 +3,14 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/internal/migrate"
 	"github.com/walletgate/walletgate/sqlite"
 )
 
@@ -43,7 +46,8 @@ func TestOpenErrors(t *testing.T) {
 }
 
 // TestMigrationsOnce opens a file three times and checks that each
-// migration is recorded exactly once and the schema is in WAL mode.
+// migration is recorded exactly once in schema_version and the schema is
+// in WAL mode.
 func TestMigrationsOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.sqlite")
 	for i := 0; i < 3; i++ {
@@ -62,14 +66,40 @@ func TestMigrationsOnce(t *testing.T) {
 	}
 	defer db.Close()
 	var n, distinct int
-	if err := db.QueryRow(`SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct); err != nil {
-		t.Fatalf("read schema_migrations: %v", err)
+	if err := db.QueryRow(`SELECT count(*), count(DISTINCT version) FROM schema_version`).Scan(&n, &distinct); err != nil {
+		t.Fatalf("read schema_version: %v", err)
 	}
 	if n != len(entries) || distinct != n {
-		t.Fatalf("schema_migrations has %d rows (%d distinct), want %d", n, distinct, len(entries))
+		t.Fatalf("schema_version has %d rows (%d distinct), want %d", n, distinct, len(entries))
 	}
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+// TestRefusesNewerSchema: a file migrated by a newer walletgate (a version
+// this binary has no migration for) is not opened, so this binary never
+// writes to a schema it does not know.
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "newer.sqlite")
+	if err := openAt(t, path).Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO schema_version (version, name, applied_at) VALUES (99, '0099_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a database at schema version 99 succeeded")
+	}
+	if !errors.Is(err, migrate.ErrNewerSchema) || !strings.Contains(err.Error(), "version 99") {
+		t.Fatalf("Open of a newer database: %v; want ErrNewerSchema naming version 99", err)
 	}
 }

@@ -14,12 +14,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,9 +27,6 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
-
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
 
 // Options tunes a Store. Zero fields take the defaults named on each.
 type Options struct {
@@ -121,7 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, wdb); err != nil {
+	if err := migrateDB(ctx, wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
@@ -178,66 +173,4 @@ func (s *Store) Close() error {
 		return fmt.Errorf("sqlite: close %s: %w", s.path, err)
 	}
 	return nil
-}
-
-// migrate applies the embedded migrations not yet recorded in
-// schema_migrations, all in one transaction, so a crash mid-way leaves the
-// schema as it was.
-func migrate(ctx context.Context, db *sql.DB) error {
-	names, err := migrationFiles.ReadDir("migrations")
-	if err != nil {
-		return fmt.Errorf("list migrations: %w", err)
-	}
-	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
-	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see _txlock): one migrator at a time
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	for _, e := range names {
-		version, err := migrationVersion(e.Name())
-		if err != nil {
-			return err
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-			return fmt.Errorf("check migration %s: %w", e.Name(), err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return fmt.Errorf("read migration %s: %w", e.Name(), err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("apply migration %s: %w", e.Name(), err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			version, e.Name(), time.Now().Unix()); err != nil {
-			return fmt.Errorf("record migration %s: %w", e.Name(), err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// migrationVersion reads the number a migration file name starts with
-// ("0001_channels.sql" → 1).
-func migrationVersion(name string) (int, error) {
-	num, _, ok := strings.Cut(name, "_")
-	if !ok {
-		return 0, fmt.Errorf("migration %q: name must be NNNN_description.sql", name)
-	}
-	v, err := strconv.Atoi(num)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("migration %q: name must start with a positive number", name)
-	}
-	return v, nil
 }

@@ -26,6 +26,7 @@ func RunBroadcastStore(t *testing.T, open func(t *testing.T) LedgerStore) {
 	t.Run("QueueSend", func(t *testing.T) { testQueueSend(t, s) })
 	t.Run("Lifecycle", func(t *testing.T) { testBroadcastLifecycle(t, s) })
 	t.Run("ApplyBroadcastTx", func(t *testing.T) { testApplyBroadcastTx(t, s) })
+	t.Run("BroadcastStaleView", func(t *testing.T) { testBroadcastStaleView(t, s) })
 	t.Run("Validation", func(t *testing.T) { testBroadcastValidation(t, s) })
 	t.Run("QueueSendRace", func(t *testing.T) { testQueueSendRace(t, s, s) })
 	t.Run("NoOverdraft", func(t *testing.T) { testNoOverdraft(t, s, s) })

@@ -24,6 +24,8 @@ func RunDepositStore(t *testing.T, open func(t *testing.T) walletgate.DepositSto
 	t.Run("OutboxLease", func(t *testing.T) { testOutboxLease(t, s) })
 	t.Run("ApplyTxRace", func(t *testing.T) { testApplyTxRace(t, s, s) })
 	t.Run("StaleView", func(t *testing.T) { testStaleView(t, s) })
+	t.Run("LateWatch", func(t *testing.T) { testLateWatch(t, s) })
+	t.Run("OutboxPayload", func(t *testing.T) { testOutboxPayload(t, s) })
 }
 
 // RunSharedDeposits races two stores on one database (two processes):
