@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -33,7 +34,8 @@ type frame struct {
 // goroutine) owns the connection's writes; anyone may queue a frame or
 // stop it, neither ever blocks.
 type socket struct {
-	conn      *websocket.Conn
+	conn      *websocket.Conn                // set by the handler once accepted
+	live      atomic.Pointer[websocket.Conn] // conn, for drop from other goroutines
 	send      chan frame
 	done      chan struct{}
 	once      sync.Once
@@ -60,7 +62,11 @@ func (sk *socket) drop(reason string) {
 	sk.once.Do(func() {
 		sk.status, sk.reason, sk.abrupt = websocket.StatusPolicyViolation, reason, true
 		close(sk.done)
-		_ = sk.conn.CloseNow()
+		// Before the handshake is done there is no connection yet; the
+		// writer loop then sees done and drops it at once.
+		if c := sk.live.Load(); c != nil {
+			_ = c.CloseNow()
+		}
 	})
 }
 
@@ -329,23 +335,29 @@ func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket
 		writeError(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
+	// The socket is tracked before the handshake is answered: a client
+	// may write a message the moment its handshake completes, and that
+	// message's notice must find the socket. Frames queued meanwhile wait
+	// in sk.send for the writer loop.
+	sk.send = make(chan frame, s.cfg.SendQueue)
+	sk.done = make(chan struct{})
+	if !s.hub.add(sk) {
+		writeError(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	defer s.hub.finished()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// The reference server checks no Origin; tokens ride in the query,
 		// not in cookies, so a foreign page gains nothing.
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
+		s.hub.remove(sk)
 		return // Accept has answered the failed handshake
 	}
 	conn.SetReadLimit(s.cfg.MaxClientFrame)
 	sk.conn = conn
-	sk.send = make(chan frame, s.cfg.SendQueue)
-	sk.done = make(chan struct{})
-	if !s.hub.add(sk) {
-		conn.Close(websocket.StatusGoingAway, reasonShutdown)
-		return
-	}
-	defer s.hub.finished()
+	sk.live.Store(conn)
 	readCtx, cancelRead := context.WithCancel(context.Background())
 	readDone := make(chan struct{})
 	go func() {

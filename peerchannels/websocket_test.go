@@ -361,3 +361,4 @@ func e2eAccountSocketCloseHooks(t *testing.T, be backend) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
