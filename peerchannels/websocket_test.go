@@ -361,4 +361,3 @@ func e2eAccountSocketCloseHooks(t *testing.T, be backend) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
-
