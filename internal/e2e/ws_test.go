@@ -47,6 +47,9 @@ func dialWS(t *testing.T, ctx context.Context, url string, hdr http.Header) *wsC
 		}
 		t.Fatalf("dial %s: %v (HTTP %d)", url, err, status)
 	}
+	// The answer to a 1,000-address subscribe is larger than
+	// coder/websocket's default 32 KiB read limit.
+	conn.SetReadLimit(1 << 20)
 	c := &wsClient{conn: conn, answers: map[string]chan wsMsg{}, pushes: make(chan wsMsg, 100), closed: make(chan struct{})}
 	go func() {
 		defer close(c.closed)
