@@ -24,11 +24,10 @@ func write(t *testing.T, dir, name, body string) string {
 
 func TestDefaultsMatchBitwebServer(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := Load(LoadOptions{DotenvPath: filepath.Join(dir, "none.env"), Getenv: envFrom(nil)})
-	if err == nil {
+	if _, err := Load(LoadOptions{DotenvPath: filepath.Join(dir, "none.env"), Getenv: envFrom(nil)}); err == nil {
 		t.Fatalf("an explicitly named missing .env must be an error")
 	}
-	cfg, err = Load(LoadOptions{Getenv: envFrom(nil), DotenvPath: write(t, dir, ".env", "")})
+	cfg, err := Load(LoadOptions{Getenv: envFrom(nil), DotenvPath: write(t, dir, ".env", "")})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -18,7 +17,10 @@ import (
 func buildKillsync(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "killsync")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := regtest.GoCommand()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command(gobin, "build", "-o", bin, "./internal/killsync").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build killsync: %v\n%s", err, out)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,9 +15,8 @@ import (
 // named on each.
 type DepositOptions struct {
 	// SerializationRetries is how many times ApplyTx re-runs after a
-	// serialization failure (SQLSTATE 40001) or deadlock before giving up
-	// with EConflict (default 10; cryptoassets used 3, but several
-	// processes racing one txid need a few more).
+	// deadlock (SQLSTATE 40P01) before giving up with EConflict (default
+	// 10; cryptoassets' database.transaction_retries, which used 3).
 	SerializationRetries int
 	// RetryDelay is the base of the jittered pause before each re-run,
 	// growing linearly with the attempt (default 5ms).
@@ -53,32 +51,9 @@ func (s *Store) Deposits(opts DepositOptions) *Deposits {
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
-const (
-	pgSerializationFailure = "40001"
-	pgDeadlock             = "40P01"
-)
-
-// serializable runs fn in a SERIALIZABLE transaction, re-running it on
-// serialization failures up to the configured bound.
-func (d *Deposits) serializable(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := pgx.BeginTxFunc(ctx, d.s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
-		code := pgCode(err)
-		retryable := code == pgSerializationFailure || code == pgDeadlock || code == pgUniqueViolation
-		if err == nil || !retryable {
-			return err
-		}
-		if attempt >= d.opts.SerializationRetries {
-			return walletgate.WrapError(walletgate.EConflict, err, "%s: still conflicting after %d retries", what, attempt)
-		}
-		pause := time.Duration(rand.Int64N(int64(d.opts.RetryDelay)*int64(attempt+1))) + time.Millisecond
-		select {
-		case <-time.After(pause):
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		}
-	}
-}
+// pgDeadlock is the SQLSTATE of a deadlock, the one failure ApplyTx
+// re-runs (see rowLocked).
+const pgDeadlock = "40P01"
 
 // AddWatch implements walletgate.DepositStore.
 func (d *Deposits) AddWatch(ctx context.Context, w walletgate.Watch) (walletgate.Watch, error) {

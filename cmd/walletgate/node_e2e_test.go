@@ -62,7 +62,7 @@ coins:
 		t.Fatalf("/unspent = %s, want it to hold %s", body, wantUTXO)
 	}
 	out, err := checkCmd(bin, "WALLETGATE_CONFIG="+yml).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), fmt.Sprintf("btc (regtest, node http://127.0.0.1:")) || !strings.Contains(string(out), fmt.Sprintf("tip %d", height)) {
+	if err != nil || !strings.Contains(string(out), "btc (regtest, node http://127.0.0.1:") || !strings.Contains(string(out), fmt.Sprintf("tip %d", height)) {
 		t.Fatalf("check = %v %q", err, out)
 	}
 	if strings.Contains(string(out), node.RPCPass()) {

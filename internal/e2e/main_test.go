@@ -10,13 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/walletgate/walletgate/internal/regtest"
 	"github.com/walletgate/walletgate/internal/testenv"
 )
 
@@ -55,9 +55,10 @@ func walletgateBinary(t testing.TB) string {
 			build.path, build.err = filepath.Abs(p)
 			return
 		}
-		goBin, err := exec.LookPath("go")
+		goBin, err := regtest.GoCommand()
 		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+			build.err = err
+			return
 		}
 		out := filepath.Join(binDir, "walletgate")
 		cmd := exec.Command(goBin, "build", "-o", out, "./cmd/walletgate")

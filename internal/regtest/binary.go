@@ -71,9 +71,10 @@ func binary(tb testing.TB, timeout time.Duration) (string, error) {
 	return path, err
 }
 
-// goCommand finds the go command: PATH first, then the toolchain the test
-// binary was built with (go test does not always export PATH entries).
-func goCommand() (string, error) {
+// GoCommand finds the go command for tests that build programs: PATH
+// first, then $GOROOT, then the toolchain the test binary was built with
+// (go test does not always export PATH entries).
+func GoCommand() (string, error) {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p, nil
 	}
@@ -84,6 +85,7 @@ func goCommand() (string, error) {
 		}
 	}
 	// The toolchain that built this test binary is the last resort.
+	//lint:ignore SA1019 a test binary runs on the machine that built it, where its GOROOT is real
 	p := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("regtest: no go command on PATH, in $GOROOT or at %s", p)
@@ -94,7 +96,7 @@ func goCommand() (string, error) {
 // goToolPath asks the go command for the tool binary of the current module;
 // it builds (and caches) btcd exactly as go.mod pins it.
 func goToolPath(ctx context.Context) (string, error) {
-	gocmd, err := goCommand()
+	gocmd, err := GoCommand()
 	if err != nil {
 		return "", err
 	}
@@ -127,7 +129,7 @@ func installToCache(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("regtest: create %s: %w", dir, err)
 	}
-	gocmd, err := goCommand()
+	gocmd, err := GoCommand()
 	if err != nil {
 		return "", err
 	}

@@ -54,7 +54,7 @@ func walletBinaries(tb testing.TB, timeout time.Duration) (wallet, mkwallet stri
 }
 
 func buildWalletTools(ctx context.Context) (wallet, mkwallet string, err error) {
-	gocmd, err := goCommand()
+	gocmd, err := GoCommand()
 	if err != nil {
 		return "", "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -40,11 +41,11 @@ func parseRegistrations(contentType string, body []byte) ([]TipFilterRegistratio
 			var dur uint32
 			if json.Unmarshal(e, &pair) != nil || len(pair) != 2 ||
 				json.Unmarshal(pair[0], &hexHash) != nil || json.Unmarshal(pair[1], &dur) != nil {
-				return nil, fmt.Errorf(reasonBadEntries)
+				return nil, errors.New(reasonBadEntries)
 			}
 			h, err := hex.DecodeString(hexHash)
 			if err != nil || len(h) != PushDataHashSize {
-				return nil, fmt.Errorf(reasonBadEntries)
+				return nil, errors.New(reasonBadEntries)
 			}
 			out = append(out, TipFilterRegistration{PushDataHash: [32]byte(h), DurationSecs: dur})
 		}
@@ -56,7 +57,7 @@ func parseRegistrations(contentType string, body []byte) ([]TipFilterRegistratio
 		}
 		return regs, nil
 	default:
-		return nil, fmt.Errorf(reasonUnknownBody)
+		return nil, errors.New(reasonUnknownBody)
 	}
 }
 
@@ -73,11 +74,11 @@ func parseHashList(contentType string, body []byte) ([][32]byte, error) {
 		for _, e := range list {
 			var s string
 			if json.Unmarshal(e, &s) != nil {
-				return nil, fmt.Errorf(reasonBadEntries)
+				return nil, errors.New(reasonBadEntries)
 			}
 			h, err := hex.DecodeString(s)
 			if err != nil || len(h) != PushDataHashSize {
-				return nil, fmt.Errorf(reasonBadEntries)
+				return nil, errors.New(reasonBadEntries)
 			}
 			hashes = append(hashes, [32]byte(h))
 		}
@@ -87,7 +88,7 @@ func parseHashList(contentType string, body []byte) ([][32]byte, error) {
 			return nil, fmt.Errorf("binary request body malformed")
 		}
 	default:
-		return nil, fmt.Errorf(reasonUnknownBody)
+		return nil, errors.New(reasonUnknownBody)
 	}
 	seen := make(map[[32]byte]bool, len(hashes))
 	out := hashes[:0]
