@@ -8,12 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,9 +21,9 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
-	"github.com/walletgate/walletgate/electrum"
 	"github.com/walletgate/walletgate/electrum/electrumtest"
 	"github.com/walletgate/walletgate/internal/regtest"
+	"github.com/walletgate/walletgate/internal/stacktest"
 	"github.com/walletgate/walletgate/wallet"
 )
 
@@ -42,32 +40,8 @@ type stack struct {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	ctx := context.Background()
-	node := regtest.Start(t)
-	idx, err := electrumtest.NewIndexer(ctx, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := electrumtest.NewServer(idx, electrumtest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	host, port, _ := net.SplitHostPort(srv.Addr())
-	p, _ := strconv.Atoi(port)
-
-	// The client publishes to the service, which does not exist yet when
-	// the client is built.
-	sink := &walletgate.EventRelay{}
-	cl, err := electrum.New(ctx, electrum.Config{Host: host, Port: p, Timeout: 3 * time.Second,
-		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}, "bitweb", sink, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	svc := wallet.New(cl, wallet.Config{})
-	sink.SetTarget(svc)
-	t.Cleanup(func() { svc.Close() })
+	st := stacktest.Start(t, stacktest.Options{})
+	svc := st.Wallet
 	changes := make(chan walletgate.ScriptHash, 64)
 	svc.OnChange(func(sh walletgate.ScriptHash) {
 		select {
@@ -83,7 +57,7 @@ func startStack(t *testing.T) *stack {
 	h := New(svc, ChainDecoder(params), Config{RequestTimeout: 3 * time.Second}, nil)
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return &stack{node: node, idx: idx, srv: srv, svc: svc, http: hs, changes: changes}
+	return &stack{node: st.Node, idx: st.Indexer, srv: st.Server, svc: svc, http: hs, changes: changes}
 }
 
 func (s *stack) get(t *testing.T, path string) (int, string) {

@@ -99,7 +99,7 @@ func (h *Handler) history(ctx context.Context, r *http.Request, addr string) (an
 }
 
 func (h *Handler) tx(ctx context.Context, _ *http.Request, txid string) (any, error) {
-	if !validTxid(txid) {
+	if walletgate.CheckHash(txid) != nil { // ^[0-9a-fA-F]{64}$
 		return nil, invalid(msgBadTxid)
 	}
 	tree, err := h.svc.Tx(ctx, txid)
@@ -110,7 +110,7 @@ func (h *Handler) tx(ctx context.Context, _ *http.Request, txid string) (any, er
 }
 
 func (h *Handler) rawtx(ctx context.Context, _ *http.Request, txid string) (any, error) {
-	if !validTxid(txid) {
+	if walletgate.CheckHash(txid) != nil { // ^[0-9a-fA-F]{64}$
 		return nil, invalid(msgBadTxid)
 	}
 	raw, err := h.svc.RawTx(ctx, txid)

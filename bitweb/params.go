@@ -29,11 +29,6 @@ func validAddress(s string) bool {
 	return true
 }
 
-// validTxid is ^[0-9a-fA-F]{64}\z.
-func validTxid(s string) bool {
-	return len(s) == 64 && isHex(s)
-}
-
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

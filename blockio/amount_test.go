@@ -3,6 +3,8 @@ package blockio
 import (
 	"strings"
 	"testing"
+
+	"github.com/walletgate/walletgate"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -45,19 +47,8 @@ func TestParseAmount(t *testing.T) {
 	}
 }
 
-func TestFormatAmount(t *testing.T) {
-	for _, tc := range []struct {
-		in   int64
-		want string
-	}{{0, "0.00000000"}, {1, "0.00000001"}, {100_000_000, "1.00000000"}, {-150_000_000, "-1.50000000"}} {
-		if got := FormatAmount(tc.in); got != tc.want {
-			t.Errorf("FormatAmount(%d) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // FuzzParseAmount: never panics, and every accepted amount survives a
-// round trip through FormatAmount exactly.
+// round trip through walletgate.FormatSats (block.io's form) exactly.
 func FuzzParseAmount(f *testing.F) {
 	for _, s := range []string{"0.00100000", "-1.5", "1e8", ".", "-.", "21000000.00000000", "0.000000001"} {
 		f.Add(s)
@@ -67,9 +58,9 @@ func FuzzParseAmount(f *testing.F) {
 		if err != nil {
 			return
 		}
-		back, err := ParseAmount(FormatAmount(v))
+		back, err := ParseAmount(walletgate.FormatSats(v))
 		if err != nil || back != v {
-			t.Fatalf("%q -> %d -> %q -> %d, %v", s, v, FormatAmount(v), back, err)
+			t.Fatalf("%q -> %d -> %q -> %d, %v", s, v, walletgate.FormatSats(v), back, err)
 		}
 	})
 }

@@ -7,7 +7,8 @@
 // data.error_message; transport failures are EUnavailable, timeouts
 // ETimeout (every call is bounded by Config.Timeout; the original had no
 // timeouts). Amounts arrive as decimal strings of whole coins and are
-// parsed exactly into satoshis (ParseAmount); no float64 is involved.
+// parsed exactly into satoshis (ParseAmount, walletgate.ParseCoins); no
+// float64 is involved.
 //
 // Per-transaction data. The original asked chain.so, which is retired.
 // Transaction instead pages through block.io's own get_transactions

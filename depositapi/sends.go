@@ -3,6 +3,7 @@ package depositapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"strconv"
@@ -56,11 +57,11 @@ func ParseSendRequest(body []byte, maxLabel int) (walletgate.SendRequest, error)
 	case len(b.Account) > maxLabel || len(b.Address) > maxLabel || len(b.ExternalID) > maxLabel:
 		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, "account, address and external_id are limited to %d bytes", maxLabel)
 	}
-	amount, err := walletgate.ParseSats(b.Amount)
+	amount, inRange, err := parseDecimal(b.Amount)
 	if err != nil {
 		return walletgate.SendRequest{}, err
 	}
-	if amount <= 0 || amount > walletgate.MaxAmount {
+	if !inRange || amount <= 0 || amount > walletgate.MaxAmount {
 		return walletgate.SendRequest{}, walletgate.Errorf(walletgate.EInvalid, "amount %s must be positive and at most %s", b.Amount, walletgate.FormatSats(walletgate.MaxAmount))
 	}
 	if b.Account == walletgate.NetworkFeesAccount {
@@ -82,18 +83,35 @@ func ParseResolveRequest(body []byte) (txid string, fee int64, err error) {
 	if err := decodeStrict(body, &b, "txid and fee"); err != nil {
 		return "", 0, err
 	}
-	if !walletgate.ValidTxID(b.TxID) {
-		return "", 0, walletgate.Errorf(walletgate.EInvalid, "txid %.80q is not 64 hex digits", b.TxID)
+	if err := walletgate.CheckHash(b.TxID); err != nil {
+		return "", 0, walletgate.WrapError(walletgate.EInvalid, err, "txid %.80q is not 64 hex digits", b.TxID)
 	}
 	if b.Fee != "" {
-		if fee, err = walletgate.ParseSats(b.Fee); err != nil {
+		var inRange bool
+		if fee, inRange, err = parseDecimal(b.Fee); err != nil {
 			return "", 0, err
 		}
-		if fee < 0 || fee > walletgate.MaxAmount {
+		if !inRange || fee < 0 || fee > walletgate.MaxAmount {
 			return "", 0, walletgate.Errorf(walletgate.EInvalid, "fee %s is negative or too large", b.Fee)
 		}
 	}
 	return b.TxID, fee, nil
+}
+
+// parseDecimal reads an amount field in walletgate.DecimalAmount. Text
+// that is not such an amount is the client's error, worded the same for
+// every field; a value beyond int64 comes back with inRange false, for the
+// field's own range message.
+func parseDecimal(s string) (v int64, inRange bool, err error) {
+	v, err = walletgate.ParseCoins(s, walletgate.DecimalAmount)
+	var e *walletgate.AmountError
+	switch {
+	case errors.As(err, &e) && e.Reason == walletgate.AmountRange:
+		return 0, false, nil
+	case err != nil:
+		return 0, false, walletgate.WrapError(walletgate.EInvalid, err, "amount %q is not a decimal with at most 8 decimals", s)
+	}
+	return v, true, nil
 }
 
 // sendCoin is coin for the send routes: it also needs the send store.

@@ -225,3 +225,53 @@ func FuzzParseResolveRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestParseMessages pins the client texts of bad amounts, fees and txids,
+// which the shared codec and validator must not change: a value beyond
+// int64 gets the field's range text, as when ParseSats overflowed.
+func TestParseMessages(t *testing.T) {
+	txid := strings.Repeat("ab", 32)
+	for _, tt := range []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"amount syntax", func() error {
+			_, err := depositapi.ParseSendRequest([]byte(sendBody("a", "b", "1.5x", "c")), 64)
+			return err
+		}, `amount "1.5x" is not a decimal with at most 8 decimals`},
+		{"amount places", func() error {
+			_, err := depositapi.ParseSendRequest([]byte(sendBody("a", "b", "0.000000001", "c")), 64)
+			return err
+		}, `amount "0.000000001" is not a decimal with at most 8 decimals`},
+		{"amount digits", func() error {
+			_, err := depositapi.ParseSendRequest([]byte(sendBody("a", "b", "000000000001", "c")), 64)
+			return err
+		}, `amount "000000000001" is not a decimal with at most 8 decimals`},
+		{"amount beyond int64", func() error {
+			_, err := depositapi.ParseSendRequest([]byte(sendBody("a", "b", "99999999999", "c")), 64)
+			return err
+		}, `amount 99999999999 must be positive and at most 21000000.00000000`},
+		{"amount negative", func() error {
+			_, err := depositapi.ParseSendRequest([]byte(sendBody("a", "b", "-1", "c")), 64)
+			return err
+		}, `amount -1 must be positive and at most 21000000.00000000`},
+		{"fee syntax", func() error {
+			_, _, err := depositapi.ParseResolveRequest([]byte(`{"txid":"` + txid + `","fee":"+1"}`))
+			return err
+		}, `amount "+1" is not a decimal with at most 8 decimals`},
+		{"fee beyond int64", func() error {
+			_, _, err := depositapi.ParseResolveRequest([]byte(`{"txid":"` + txid + `","fee":"-99999999999"}`))
+			return err
+		}, `fee -99999999999 is negative or too large`},
+		{"txid", func() error {
+			_, _, err := depositapi.ParseResolveRequest([]byte(`{"txid":"` + txid[:63] + `g"}`))
+			return err
+		}, `txid "` + txid[:63] + `g" is not 64 hex digits`},
+	} {
+		err := tt.err()
+		if walletgate.ErrorCode(err) != walletgate.EInvalid || walletgate.ErrorMessage(err) != tt.want {
+			t.Errorf("%s: %v; want %s", tt.name, err, tt.want)
+		}
+	}
+}

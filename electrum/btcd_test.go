@@ -24,11 +24,7 @@ func TestAgainstBtcdRegtest(t *testing.T) {
 	node := regtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	idx, err := electrumtest.NewIndexer(ctx, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := startServer(t, idx, electrumtest.Config{FlushRule: true})
+	idx, srv := electrumtest.ServeNode(t, node, electrumtest.Config{FlushRule: true}, 0)
 	rec := newRecorder()
 	cl := newClient(t, clientConfig(t, srv), rec)
 	key := regtest.NewKey(t, regtest.P2WPKH)

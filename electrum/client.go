@@ -210,26 +210,18 @@ func (cl *Client) decode(method string, raw json.RawMessage, out any) error {
 	return nil
 }
 
-func isHex64(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
-}
-
 // normScriptHash checks sh and lowercases it, the form ElectrumX uses in
 // notifications (so subscriptions and events match whatever case came in).
 func normScriptHash(sh walletgate.ScriptHash) (walletgate.ScriptHash, error) {
-	if !isHex64(string(sh)) {
-		return "", walletgate.Errorf(walletgate.EInvalid, "%q is not a script hash (64 hex characters)", string(sh))
+	if err := walletgate.CheckHash(string(sh)); err != nil {
+		return "", walletgate.WrapError(walletgate.EInvalid, err, "%q is not a script hash (64 hex characters)", string(sh))
 	}
 	return walletgate.ScriptHash(strings.ToLower(string(sh))), nil
 }
 
 func checkTxid(txid string) error {
-	if !isHex64(txid) {
-		return walletgate.Errorf(walletgate.EInvalid, "%q is not a transaction id (64 hex characters)", txid)
+	if err := walletgate.CheckHash(txid); err != nil {
+		return walletgate.WrapError(walletgate.EInvalid, err, "%q is not a transaction id (64 hex characters)", txid)
 	}
 	return nil
 }

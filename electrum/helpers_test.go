@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"net"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,12 +41,8 @@ func startServer(t testing.TB, chain electrumtest.ChainState, cfg electrumtest.C
 // clientConfig points a Config at srv with test-friendly timeouts.
 func clientConfig(t testing.TB, srv *electrumtest.Server) Config {
 	t.Helper()
-	host, port, err := net.SplitHostPort(srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(port)
-	return Config{Host: host, Port: p, Timeout: 5 * time.Second, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
+	host, port := srv.HostPort()
+	return Config{Host: host, Port: port, Timeout: 5 * time.Second, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
 }
 
 func newClient(t testing.TB, cfg Config, sink walletgate.EventSink) *Client {

@@ -49,13 +49,14 @@ func HashScript(pkScript []byte) SH { return sha256.Sum256(pkScript) }
 // byte-reversed).
 func ParseScriptHash(sh walletgate.ScriptHash) (SH, error) {
 	var out SH
-	if len(sh) != 64 {
-		return out, walletgate.Errorf(walletgate.EInvalid, "%q is not a valid script hash: want 64 hex digits", clipStr(string(sh), 80))
+	if err := walletgate.CheckHash(string(sh)); err != nil {
+		var he *walletgate.HashError
+		if errors.As(err, &he) && he.Pos >= 0 {
+			return out, walletgate.WrapError(walletgate.EInvalid, err, "%q is not a valid script hash: not hex", clipStr(string(sh), 80))
+		}
+		return out, walletgate.WrapError(walletgate.EInvalid, err, "%q is not a valid script hash: want 64 hex digits", clipStr(string(sh), 80))
 	}
-	b, err := hex.DecodeString(string(sh))
-	if err != nil {
-		return out, walletgate.Errorf(walletgate.EInvalid, "%q is not a valid script hash: not hex", clipStr(string(sh), 80))
-	}
+	b, _ := hex.DecodeString(string(sh)) // cannot fail after CheckHash
 	for i := range 32 {
 		out[i] = b[31-i]
 	}

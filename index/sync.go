@@ -291,10 +291,11 @@ func (x *Index) syncMempool(ctx context.Context, blockChanged bool, touched map[
 	raw := make(map[chainhash.Hash]*wire.MsgTx, len(ids))
 	var missing []string
 	for _, id := range ids {
-		var h chainhash.Hash
-		if err := chainhash.Decode(&h, id); err != nil || len(id) != 64 {
-			return walletgate.Errorf(walletgate.EBackend, "index: node mempool lists %q, not a txid", clipStr(id, 80))
+		if err := walletgate.CheckHash(id); err != nil {
+			return walletgate.WrapError(walletgate.EBackend, err, "index: node mempool lists %q, not a txid", clipStr(id, 80))
 		}
+		var h chainhash.Hash
+		_ = chainhash.Decode(&h, id) // cannot fail after CheckHash
 		if tx, ok := x.memRaw[h]; ok {
 			raw[h] = tx
 		} else {

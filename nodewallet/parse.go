@@ -3,9 +3,8 @@ package nodewallet
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math/big"
-	"strconv"
 	"strings"
 
 	"github.com/walletgate/walletgate"
@@ -13,7 +12,7 @@ import (
 
 // maxSats bounds any amount a wallet may report: 21 million coins. Larger
 // values are a broken reply, and the bound keeps int64 far from overflow.
-const maxSats = 21_000_000 * 100_000_000
+const maxSats = 21_000_000 * walletgate.SatsPerCoin
 
 // maxExponent bounds the exponent of an amount's text ("1e-07" is how
 // btcwallet's float64 encoder writes 10 satoshis), so a hostile reply
@@ -34,82 +33,37 @@ func decode(raw []byte, out any) error {
 	return nil
 }
 
-// parseCoins turns the text of a whole-coin JSON number into satoshis
-// exactly. Core writes 8 fixed decimals; btcwallet writes the shortest
-// float64 form, which for an amount of whole satoshis is still exact
-// ("0.00001234", "-1", "1e-07"). A value with digits below one satoshi or
-// beyond 21 million coins is refused rather than rounded.
-func parseCoins(text string) (int64, error) {
-	if !isJSONNumber(text) {
-		return 0, fmt.Errorf("amount %q is not a JSON number", clip(text))
-	}
-	if i := strings.IndexAny(text, "eE"); i >= 0 {
-		e, err := strconv.Atoi(strings.TrimPrefix(text[i+1:], "+"))
-		if err != nil || e > maxExponent || e < -maxExponent {
-			return 0, fmt.Errorf("amount %q: exponent out of range", clip(text))
-		}
-	}
-	r, ok := new(big.Rat).SetString(text)
-	if !ok {
-		return 0, fmt.Errorf("amount %q does not parse", clip(text))
-	}
-	r.Mul(r, big.NewRat(100_000_000, 1))
-	if !r.IsInt() {
-		return 0, fmt.Errorf("amount %q has digits below one satoshi", clip(text))
-	}
-	n := r.Num()
-	if n.CmpAbs(big.NewInt(maxSats)) > 0 {
-		return 0, fmt.Errorf("amount %q is beyond 21 million coins", clip(text))
-	}
-	return n.Int64(), nil
-}
+// coinFormat is how node wallets write amounts: JSON numbers of whole
+// coins, exact, at most 21 million coins. Core writes 8 fixed decimals;
+// btcwallet writes the shortest float64 form, which for an amount of whole
+// satoshis is still exact ("0.00001234", "-1", "1e-07").
+var coinFormat = walletgate.AmountFormat{JSON: true, MaxExponent: maxExponent, Max: maxSats}
 
-// isJSONNumber checks the JSON number grammar, so big.Rat never sees its
-// other forms ("1/3", "0x10", "Inf").
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		j := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - j
-	}
-	start := i
-	n := digits()
-	if n == 0 || (n > 1 && s[start] == '0') {
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
+// parseCoins turns the text of a whole-coin JSON number into satoshis
+// exactly. A value with digits below one satoshi or beyond 21 million
+// coins is refused rather than rounded.
+func parseCoins(text string) (int64, error) {
+	v, err := walletgate.ParseCoins(text, coinFormat)
+	var e *walletgate.AmountError
+	if errors.As(err, &e) {
+		switch e.Reason {
+		case walletgate.AmountExponent:
+			return 0, e.Reword("amount %q: exponent out of range", clip(text))
+		case walletgate.AmountPrecision:
+			return 0, e.Reword("amount %q has digits below one satoshi", clip(text))
+		case walletgate.AmountRange:
+			return 0, e.Reword("amount %q is beyond 21 million coins", clip(text))
+		default:
+			return 0, e.Reword("amount %q is not a JSON number", clip(text))
 		}
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
+	return v, err
 }
 
 // formatCoins writes satoshis as a whole-coin JSON number with 8 decimals,
 // the form bitcoind-style wallets take amounts in.
 func formatCoins(sats int64) json.Number {
-	sign := ""
-	u := uint64(sats)
-	if sats < 0 {
-		sign, u = "-", uint64(-sats)
-	}
-	return json.Number(fmt.Sprintf("%s%d.%08d", sign, u/100_000_000, u%100_000_000))
+	return json.Number(walletgate.FormatSats(sats))
 }
 
 // txReply is gettransaction's answer as both Core and btcwallet write it.
@@ -135,7 +89,7 @@ func parseTransaction(raw []byte) (walletgate.WalletTx, error) {
 	if err := decode(raw, &r); err != nil {
 		return walletgate.WalletTx{}, fmt.Errorf("gettransaction reply %s: %w", clip(string(raw)), err)
 	}
-	if !isTxID(r.TxID) {
+	if walletgate.CheckHash(r.TxID) != nil {
 		return walletgate.WalletTx{}, fmt.Errorf("gettransaction reply has txid %q, not 64 hex digits", clip(r.TxID))
 	}
 	tx := walletgate.WalletTx{TxID: strings.ToLower(r.TxID), Confirmations: r.Confirmations}
@@ -191,7 +145,7 @@ func parseList(raw []byte) ([]listEntry, error) {
 		return nil, fmt.Errorf("listtransactions reply %s: %w", clip(string(raw)), err)
 	}
 	for i, e := range es {
-		if !isTxID(e.TxID) {
+		if walletgate.CheckHash(e.TxID) != nil {
 			return nil, fmt.Errorf("listtransactions entry %d has txid %q, not 64 hex digits", i, clip(e.TxID))
 		}
 		es[i].TxID = strings.ToLower(e.TxID)
@@ -222,20 +176,6 @@ func parseAddress(raw []byte) (string, error) {
 		return "", fmt.Errorf("getnewaddress reply %q is not an address", clip(s))
 	}
 	return s, nil
-}
-
-// isTxID reports whether s is 64 hex digits.
-func isTxID(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // clip keeps error messages short when a reply is huge.

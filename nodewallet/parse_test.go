@@ -236,7 +236,7 @@ func FuzzParseTransaction(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !isTxID(tx.TxID) {
+		if walletgate.CheckHash(tx.TxID) != nil {
 			t.Fatalf("accepted txid %q", tx.TxID)
 		}
 		for _, d := range tx.Details {
@@ -277,9 +277,25 @@ func FuzzParseList(f *testing.F) {
 			return
 		}
 		for _, e := range es {
-			if !isTxID(e.TxID) || strings.ToLower(e.TxID) != e.TxID {
+			if walletgate.CheckHash(e.TxID) != nil || strings.ToLower(e.TxID) != e.TxID {
 				t.Fatalf("accepted txid %q", e.TxID)
 			}
 		}
 	})
+}
+
+// TestParseCoinsWords pins the error texts, which surface in logs and on
+// the status page.
+func TestParseCoinsWords(t *testing.T) {
+	for in, want := range map[string]string{
+		"01":                           `amount "01" is not a JSON number`,
+		"1e31":                         `amount "1e31": exponent out of range`,
+		"1e-09":                        `amount "1e-09" has digits below one satoshi`,
+		"21000000.00000001":            `amount "21000000.00000001" is beyond 21 million coins`,
+		strings.Repeat("1", 130) + "x": `amount "` + strings.Repeat("1", 120) + `…" is not a JSON number`,
+	} {
+		if _, err := parseCoins(in); err == nil || err.Error() != want {
+			t.Errorf("parseCoins(%q) error %v; want %s", in, err, want)
+		}
+	}
 }

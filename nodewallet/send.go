@@ -47,7 +47,7 @@ func (w *Wallet) Send(ctx context.Context, recipients map[string]int64, label st
 		return "", 0, mapErr(err, "sendmany to %d recipients", len(recipients))
 	}
 	var txid string
-	if err := decode(raw, &txid); err != nil || !isTxID(txid) {
+	if err := decode(raw, &txid); err != nil || walletgate.CheckHash(txid) != nil {
 		return "", 0, walletgate.Errorf(walletgate.EBackend, "nodewallet: sendmany reply %s is not a txid; the payment may have gone out", clip(string(raw)))
 	}
 	raw, err = w.rpc.Call(ctx, "gettransaction", txid)

@@ -208,7 +208,7 @@ func (w *Wallet) CreateAddress(ctx context.Context, label string) (string, error
 // Transaction returns the wallet's view of txid. An unknown txid is
 // ENotFound wrapping the node's own error (-5) verbatim.
 func (w *Wallet) Transaction(ctx context.Context, txid string) (walletgate.WalletTx, error) {
-	if !isTxID(txid) {
+	if walletgate.CheckHash(txid) != nil {
 		return walletgate.WalletTx{}, walletgate.Errorf(walletgate.EInvalid, "nodewallet: txid %q is not 64 hex digits", clip(txid))
 	}
 	raw, err := w.rpc.Call(ctx, "gettransaction", txid)

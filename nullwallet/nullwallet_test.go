@@ -140,7 +140,7 @@ func TestSend(t *testing.T) {
 	w, _ := New(Config{Coin: "btc", Network: "regtest", FakeSends: true})
 	to := map[string]int64{"b": 2, "a": 1}
 	txid, fee, err := w.Send(ctx, to, "Outgoing broadcast 1")
-	if err != nil || !walletgate.ValidTxID(txid) || fee != 0 {
+	if err != nil || walletgate.CheckHash(txid) != nil || fee != 0 {
 		t.Fatalf("fake Send = %q, %d, %v", txid, fee, err)
 	}
 	again, _, _ := w.Send(ctx, map[string]int64{"a": 1, "b": 2}, "Outgoing broadcast 1")

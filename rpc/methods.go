@@ -77,9 +77,10 @@ func (c *Client) BlockHashes(ctx context.Context, from, count int64) ([]chainhas
 
 func decodeHash(method, s string) (chainhash.Hash, error) {
 	var h chainhash.Hash
-	if err := chainhash.Decode(&h, s); err != nil || len(s) != 64 {
-		return h, walletgate.WrapError(walletgate.EBackend, fmt.Errorf("%w: %v", ErrMalformed, err), "%s returned %q, not a 64-hex hash", method, clip([]byte(s), 80))
+	if err := walletgate.CheckHash(s); err != nil {
+		return h, walletgate.WrapError(walletgate.EBackend, fmt.Errorf("%w: %w", ErrMalformed, err), "%s returned %q, not a 64-hex hash", method, clip([]byte(s), 80))
 	}
+	_ = chainhash.Decode(&h, s) // cannot fail after CheckHash
 	return h, nil
 }
 

@@ -86,7 +86,7 @@ func parseVerbose(raw []byte) (*verboseTx, error) {
 	}
 	tx.outs = make([]txOut, len(r.Vout))
 	for i, o := range r.Vout {
-		sats, err := CoinsToSats(string(o.Value), Truncate)
+		sats, err := valueSats(string(o.Value), walletgate.RoundDown)
 		if err != nil {
 			return nil, fmt.Errorf("parse verbose transaction: vout %d: %w", i, err)
 		}
@@ -181,7 +181,7 @@ func (s *Service) Tx(ctx context.Context, txid string) (map[string]any, error) {
 			return nil, walletgate.Errorf(walletgate.EBackend, "backend sent transaction %s with a malformed vout %d", txid, i)
 		}
 		v, _ := out["value"].(json.Number)
-		sats, err := CoinsToSats(string(v), RoundHalfEven)
+		sats, err := valueSats(string(v), walletgate.RoundHalfEven)
 		if err != nil {
 			return nil, walletgate.WrapError(walletgate.EBackend, err, "backend sent transaction %s with a bad value in vout %d", txid, i)
 		}

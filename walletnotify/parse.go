@@ -2,6 +2,7 @@ package walletnotify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -50,14 +51,12 @@ func ParseHash(what, s string) (string, error) {
 	if s == "" {
 		return "", invalid("missing %s", what)
 	}
-	if len(s) != 64 {
-		return "", invalid("malformed %s %q: want 64 hex digits, got %d characters", what, clipStr(s, 80), len(s))
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return "", invalid("malformed %s %q: character %d (%q) is not hex", what, clipStr(s, 80), i, c)
+	if err := walletgate.CheckHash(s); err != nil {
+		var he *walletgate.HashError
+		if errors.As(err, &he) && he.Pos >= 0 {
+			return "", walletgate.WrapError(walletgate.EInvalid, err, "malformed %s %q: character %d (%q) is not hex", what, clipStr(s, 80), he.Pos, s[he.Pos])
 		}
+		return "", walletgate.WrapError(walletgate.EInvalid, err, "malformed %s %q: want 64 hex digits, got %d characters", what, clipStr(s, 80), len(s))
 	}
 	return strings.ToLower(s), nil
 }

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/walletgate/walletgate/blockio"
+	"github.com/walletgate/walletgate"
 )
 
 // dispatch answers one API method: its data object, or a fail message.
@@ -18,7 +18,7 @@ func (s *Server) dispatch(method string, r *http.Request) (any, string) {
 	case "get_new_address":
 		return s.newAddress(r.PostFormValue("label"))
 	case "get_balance":
-		return map[string]any{"network": s.network, "available_balance": blockio.FormatAmount(s.available), "pending_received_balance": blockio.FormatAmount(s.pending)}, ""
+		return map[string]any{"network": s.network, "available_balance": walletgate.FormatSats(s.available), "pending_received_balance": walletgate.FormatSats(s.pending)}, ""
 	case "get_address_balance":
 		return s.addressBalance(r.PostFormValue("addresses"))
 	case "get_transactions":
@@ -85,7 +85,7 @@ func (s *Server) addressBalance(list string) (any, string) {
 		for _, tx := range s.txs {
 			avail += tx.Received[addr]
 		}
-		balances = append(balances, map[string]any{"address": addr, "available_balance": blockio.FormatAmount(avail), "pending_received_balance": "0.00000000"})
+		balances = append(balances, map[string]any{"address": addr, "available_balance": walletgate.FormatSats(avail), "pending_received_balance": "0.00000000"})
 	}
 	return map[string]any{"network": s.network, "balances": balances}, ""
 }
@@ -123,7 +123,7 @@ func (s *Server) transactions(typ, before string) (any, string) {
 			for _, v := range tx.Sent {
 				total += v
 			}
-			entry["total_amount_sent"] = blockio.FormatAmount(total)
+			entry["total_amount_sent"] = walletgate.FormatSats(total)
 		}
 		txs = append(txs, entry)
 	}
@@ -138,7 +138,7 @@ func amounts(m map[string]int64) []map[string]string {
 	sort.Strings(addrs)
 	out := make([]map[string]string, 0, len(addrs))
 	for _, a := range addrs {
-		out = append(out, map[string]string{"recipient": a, "amount": blockio.FormatAmount(m[a])})
+		out = append(out, map[string]string{"recipient": a, "amount": walletgate.FormatSats(m[a])})
 	}
 	return out
 }

@@ -23,16 +23,7 @@ func TestServeOverElectrumXAndBtcd(t *testing.T) {
 	node := regtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	idx, err := electrumtest.NewIndexer(ctx, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := electrumtest.NewServer(idx, electrumtest.Config{FlushRule: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	go idx.Run(ctx, 100*time.Millisecond)
+	_, srv := electrumtest.ServeNode(t, node, electrumtest.Config{FlushRule: true}, 100*time.Millisecond)
 
 	_, port, _ := net.SplitHostPort(srv.Addr())
 	bin := buildBinary(t)

@@ -101,16 +101,7 @@ func TestOutageNeverServesStaleWatchedBalance(t *testing.T) {
 	node := regtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	idx, err := electrumtest.NewIndexer(ctx, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := electrumtest.NewServer(idx, electrumtest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	go idx.Run(ctx, 50*time.Millisecond)
+	idx, srv := electrumtest.ServeNode(t, node, electrumtest.Config{}, 50*time.Millisecond)
 	backend := srv.Addr()
 	host, port, _ := net.SplitHostPort(backend)
 	// The backend timeout (ELECTRUM_TIMEOUT) far beyond the test: a request

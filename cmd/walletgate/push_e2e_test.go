@@ -20,16 +20,7 @@ func TestServePushOverWebSocket(t *testing.T) {
 	node := regtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	idx, err := electrumtest.NewIndexer(ctx, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := electrumtest.NewServer(idx, electrumtest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	go idx.Run(ctx, 50*time.Millisecond)
+	_, srv := electrumtest.ServeNode(t, node, electrumtest.Config{}, 50*time.Millisecond)
 	_, port, _ := net.SplitHostPort(srv.Addr())
 	p := startProc(t, buildBinary(t), t.TempDir(), freePort(t), "WALLETGATE_NETWORK=regtest", "ELECTRUM_PORT="+port, "ELECTRUM_TLS=false")
 	defer func() {

@@ -1,7 +1,6 @@
 package electrumtest
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/walletgate/walletgate"
 )
 
 type handler struct {
@@ -222,23 +223,28 @@ func (s *session) headersSubscribe([]json.RawMessage) (any, error) {
 }
 
 func scriptHashArg(raw json.RawMessage) (string, error) {
-	var sh string
-	if json.Unmarshal(raw, &sh) != nil || len(sh) != 64 {
-		return "", badRequest("%s is not a valid script hash", strings.Trim(string(raw), `"`))
-	}
-	if _, err := hex.DecodeString(sh); err != nil {
-		return "", badRequest("%s is not a valid script hash", sh)
-	}
-	return strings.ToLower(sh), nil
+	return hashArg(raw, "%s is not a valid script hash")
 }
 
 func txHashArg(raw json.RawMessage) (string, error) {
+	return hashArg(raw, "%s should be a transaction hash")
+}
+
+// hashArg reads a 64-hex-digit hash argument and lowercases it. The error
+// (ElectrumX's text, format) shows the decoded string when only its
+// characters are wrong, else the raw argument unquoted.
+func hashArg(raw json.RawMessage, format string) (string, error) {
 	var h string
-	if json.Unmarshal(raw, &h) != nil || len(h) != 64 {
-		return "", badRequest("%s should be a transaction hash", strings.Trim(string(raw), `"`))
+	err := json.Unmarshal(raw, &h)
+	if err == nil {
+		err = walletgate.CheckHash(h)
 	}
-	if _, err := hex.DecodeString(h); err != nil {
-		return "", badRequest("%s should be a transaction hash", h)
+	if err != nil {
+		var he *walletgate.HashError
+		if errors.As(err, &he) && he.Pos >= 0 {
+			return "", badRequest(format, h)
+		}
+		return "", badRequest(format, strings.Trim(string(raw), `"`))
 	}
 	return strings.ToLower(h), nil
 }
