@@ -299,3 +299,29 @@ func isJSONNumber(s string) bool {
 	}
 	return i == len(s)
 }
+
+// FormatSats writes satoshis as whole coins with exactly 8 decimals
+// (21000 → "0.00021000"), never through a float.
+func FormatSats(sats int64) string {
+	neg := sats < 0
+	u := uint64(sats)
+	if neg {
+		u = uint64(-(sats + 1)) + 1 // also right for math.MinInt64
+	}
+	s := fmt.Sprintf("%d.%08d", u/1e8, u%1e8)
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+// ParseSats reads DecimalAmount text ("0.00021", "1.5", "-2") into
+// satoshis, refusing anything inexact, with the message walletgate's own
+// APIs give.
+func ParseSats(s string) (int64, error) {
+	v, err := ParseCoins(s, DecimalAmount)
+	if err != nil {
+		return 0, WrapError(EInvalid, err, "amount %q is not a decimal with at most 8 decimals", s)
+	}
+	return v, nil
+}

@@ -2,7 +2,6 @@ package walletgate
 
 import (
 	"context"
-	"encoding/hex"
 	"strconv"
 	"time"
 )
@@ -212,16 +211,6 @@ type BroadcastStore interface {
 // deposit event for the same (txid, address).
 func BroadcastEventID(coin, txid string, sendID, confirmations int64) string {
 	return coin + ":" + txid + ":send" + strconv.FormatInt(sendID, 10) + ":" + strconv.FormatInt(confirmations, 10)
-}
-
-// ValidTxID reports whether txid is 64 hex digits, the txid form of every
-// supported coin.
-func ValidTxID(txid string) bool {
-	if len(txid) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(txid)
-	return err == nil
 }
 
 // ValidateClose checks CloseBroadcast's arguments, the same way in every

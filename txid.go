@@ -38,3 +38,7 @@ func CheckHash(s string) error {
 	}
 	return nil
 }
+
+// ValidTxID reports whether txid is 64 hex digits, the txid form of every
+// supported coin.
+func ValidTxID(txid string) bool { return CheckHash(txid) == nil }

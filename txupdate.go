@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -287,49 +286,4 @@ func UnmarshalTxUpdate(b []byte) (TxUpdate, error) {
 		NetworkTxID: j.NetworkTransaction, Account: j.Account, TxID: j.TxID, Address: j.Address,
 		Amount: amount, Credited: j.Credited != nil && *j.Credited, Confirmations: j.Confirmations,
 	}, nil
-}
-
-// FormatSats writes satoshis as whole coins with exactly 8 decimals
-// (21000 → "0.00021000"), never through a float.
-func FormatSats(sats int64) string {
-	neg := sats < 0
-	u := uint64(sats)
-	if neg {
-		u = uint64(-(sats + 1)) + 1 // also right for math.MinInt64
-	}
-	s := fmt.Sprintf("%d.%08d", u/1e8, u%1e8)
-	if neg {
-		return "-" + s
-	}
-	return s
-}
-
-// ParseSats reads a decimal amount of whole coins with at most 8 decimals
-// ("0.00021", "1.5", "-2") into satoshis, refusing anything inexact.
-func ParseSats(s string) (int64, error) {
-	in := s
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 8 || strings.TrimLeft(whole+frac, "0123456789") != "" || len(whole) > 11 {
-		return 0, Errorf(EInvalid, "amount %q is not a decimal with at most 8 decimals", in)
-	}
-	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
-		return 0, WrapError(EInvalid, err, "amount %q is not a decimal", in)
-	}
-	var f int64
-	if frac != "" {
-		f, err = strconv.ParseInt(frac+strings.Repeat("0", 8-len(frac)), 10, 64)
-		if err != nil {
-			return 0, WrapError(EInvalid, err, "amount %q is not a decimal", in)
-		}
-	}
-	v := w*1e8 + f
-	if neg {
-		v = -v
-	}
-	return v, nil
 }

@@ -302,15 +302,4 @@ func (c *conn) unsubscribe(ctx context.Context, req request) (any, *rpcError) {
 }
 
 // validTxid is ^[0-9a-fA-F]{64}\z.
-func validTxid(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
+func validTxid(s string) bool { return walletgate.ValidTxID(s) }

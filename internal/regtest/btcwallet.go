@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +21,8 @@ import (
 
 	"github.com/btcsuite/btcd/address/v2"
 	"github.com/btcsuite/btcd/txscript/v2"
+
+	"github.com/walletgate/walletgate"
 )
 
 // WalletOptions are the settings of a btcwallet started by StartWallet.
@@ -413,41 +414,18 @@ func (w *Wallet) WaitSynced(ctx context.Context) error {
 
 // BTC formats satoshis as an exact whole-coin JSON number with 8 places,
 // the form bitcoind-style wallets take amounts in.
-func BTC(sats int64) json.Number {
-	sign := ""
-	u := uint64(sats)
-	if sats < 0 {
-		sign, u = "-", uint64(-sats)
-	}
-	return json.Number(fmt.Sprintf("%s%d.%08d", sign, u/1e8, u%1e8))
-}
+func BTC(sats int64) json.Number { return json.Number(walletgate.FormatSats(sats)) }
+
+// walletAmount is how a wallet reports amounts: a JSON number of whole
+// coins, no exponent, exact to the satoshi, at most 21 million coins.
+var walletAmount = walletgate.AmountFormat{JSON: true, Max: maxMoney}
 
 // ParseBTC turns a whole-coin JSON number (as a wallet reports amounts)
 // into satoshis exactly, without float64. Exponent forms are refused.
 func ParseBTC(n json.Number) (int64, error) {
-	s := string(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	frac = strings.TrimRight(frac, "0")
-	if whole == "" || len(frac) > 8 || strings.ContainsAny(s, "eE+") {
-		return 0, fmt.Errorf("regtest: amount %q: not a plain decimal with at most 8 places", string(n))
-	}
-	var v int64
-	for _, c := range whole + frac + strings.Repeat("0", 8-len(frac)) {
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("regtest: amount %q: bad digit %q", string(n), c)
-		}
-		if v > maxMoney { // checked before it could overflow
-			return 0, errors.New("regtest: amount " + string(n) + " beyond 21 million coins")
-		}
-		v = v*10 + int64(c-'0')
-	}
-	if v > maxMoney {
-		return 0, errors.New("regtest: amount " + string(n) + " beyond 21 million coins")
-	}
-	if neg {
-		v = -v
+	v, err := walletgate.ParseCoins(string(n), walletAmount)
+	if err != nil {
+		return 0, fmt.Errorf("regtest: %w", err)
 	}
 	return v, nil
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/walletgate/walletgate"
 )
 
 // serveMirror handles the stateless POST routes (restoration search, output
@@ -17,10 +19,7 @@ func (h *Handler) serveMirror(w http.ResponseWriter, r *http.Request) {
 }
 
 // validTxID reports whether s is 64 hex characters (a display-order txid).
-func validTxID(s string) bool {
-	_, err := chainhash.NewHashFromStr(s)
-	return err == nil && len(s) == 2*chainhash.HashSize
-}
+func validTxID(s string) bool { return walletgate.ValidTxID(s) }
 
 // serveTransaction mirrors GET /api/v1/transaction/{txid} (no auth).
 func (h *Handler) serveTransaction(w http.ResponseWriter, r *http.Request) {
