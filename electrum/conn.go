@@ -27,10 +27,9 @@ var errLineTooLong = errors.New("electrum: reply line over the configured maximu
 
 // call is one request and, once done is closed, its outcome.
 type call struct {
-	method   string
-	params   json.RawMessage
-	ctx      context.Context // the caller's; nil for internal calls
-	sizeHint int
+	method string
+	params json.RawMessage
+	ctx    context.Context // the caller's; Background for internal calls
 
 	done   chan struct{}
 	result json.RawMessage
@@ -411,11 +410,11 @@ func (c *conn) fillers(calls []*call) []*call {
 		return nil
 	}
 	if c.shared.tipHeight.Load() >= 7 {
-		return []*call{newCall(nil, "blockchain.block.headers", json.RawMessage("[0,8]"))}
+		return []*call{newCall(context.Background(), "blockchain.block.headers", json.RawMessage("[0,8]"))}
 	}
 	out := make([]*call, n)
 	for i := range out {
-		out[i] = newCall(nil, "blockchain.block.header", json.RawMessage("[0]"))
+		out[i] = newCall(context.Background(), "blockchain.block.header", json.RawMessage("[0]"))
 	}
 	return out
 }
@@ -504,7 +503,7 @@ func (c *conn) housekeep() {
 			return
 		case now := <-t.C:
 			if now.Sub(time.Unix(0, c.lastSend.Load())) >= c.cfg.PingInterval {
-				c.send([]*call{newCall(nil, "server.ping", nil)}, false, false)
+				c.send([]*call{newCall(context.Background(), "server.ping", nil)}, false, false)
 			}
 			if c.oldestPending(now) >= c.cfg.StallTimeout {
 				c.fail(fmt.Errorf("no reply within the stall timeout %s", c.cfg.StallTimeout))

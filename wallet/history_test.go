@@ -17,8 +17,6 @@ var (
 	opret = "6a0401020304"
 )
 
-func i64(v int64) *int64 { return &v }
-
 func itemString(it HistoryItem) string {
 	p := func(v *int64) string {
 		if v == nil {
