@@ -16,29 +16,6 @@ type TxNotifier interface {
 	BlockNotify(ctx context.Context, coin, blockHash string) error
 }
 
-// TxNotifierFuncs adapts two functions to TxNotifier; a nil function
-// accepts every call.
-type TxNotifierFuncs struct {
-	Wallet func(ctx context.Context, coin, txid string) error
-	Block  func(ctx context.Context, coin, blockHash string) error
-}
-
-// WalletNotify calls f.Wallet.
-func (f TxNotifierFuncs) WalletNotify(ctx context.Context, coin, txid string) error {
-	if f.Wallet == nil {
-		return nil
-	}
-	return f.Wallet(ctx, coin, txid)
-}
-
-// BlockNotify calls f.Block.
-func (f TxNotifierFuncs) BlockNotify(ctx context.Context, coin, blockHash string) error {
-	if f.Block == nil {
-		return nil
-	}
-	return f.Block(ctx, coin, blockHash)
-}
-
 // Detail categories of a WalletTxDetail.
 const (
 	CategoryReceive = "receive"

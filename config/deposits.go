@@ -75,16 +75,6 @@ func resolveClass(kind, class string) (string, error) {
 	return "", fmt.Errorf("unknown %s class %q (known: %s)", kind, class, strings.Join(known, ", "))
 }
 
-// ClassAliases lists the accepted cryptoassets class names of kind
-// ("backend", "walletnotify", "event") with the type each stands for.
-func ClassAliases(kind string) map[string]string {
-	out := map[string]string{}
-	for k, v := range classAliases[kind] {
-		out[k] = v
-	}
-	return out
-}
-
 // Deposits are the deposit tracker's settings (spec/cryptoassets.md §7, §9).
 type Deposits struct {
 	// AdminKey authenticates the deposit API (/v1/{coin}/watch, ...); empty

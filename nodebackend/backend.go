@@ -2,7 +2,6 @@ package nodebackend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -270,11 +269,4 @@ func (b *Backend) publish(ev walletgate.Event) {
 	if b.sink != nil {
 		b.sink.Publish(ev)
 	}
-}
-
-// IsUnavailable reports whether err means the backend cannot answer yet
-// or at all (syncing index, unreachable node).
-func IsUnavailable(err error) bool {
-	var e *walletgate.Error
-	return errors.As(err, &e) && e.Code == walletgate.EUnavailable
 }

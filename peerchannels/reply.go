@@ -10,13 +10,6 @@ import (
 	"github.com/walletgate/walletgate"
 )
 
-// WriteError answers status with the reference server's error body: aiohttp
-// HTTP exceptions reply text/plain with "<status>: <reason>". Exported so
-// routes registered by other packages on the same Router answer alike.
-func WriteError(w http.ResponseWriter, status int, reason string) {
-	writeError(w, status, reason)
-}
-
 func writeError(w http.ResponseWriter, status int, reason string) {
 	writeText(w, status, fmt.Sprintf("%d: %s", status, reason))
 }

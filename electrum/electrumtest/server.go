@@ -387,16 +387,6 @@ func (s *Server) takeAfterReply(methods ...string) func() {
 	return nil
 }
 
-// Restart drops every session and stops listening, then listens again on the
-// same address, like an ElectrumX restart.
-func (s *Server) Restart() error {
-	if err := s.Refuse(true); err != nil && !errors.Is(err, net.ErrClosed) {
-		return err
-	}
-	s.DropAll()
-	return s.Refuse(false)
-}
-
 // takeInjected returns an injected error for the next request, if any.
 func (s *Server) takeInjected(method string) int {
 	s.mu.Lock()

@@ -63,14 +63,6 @@ type Option func(*Options)
 // WithBlocks sets how many blocks are mined right after start.
 func WithBlocks(n int) Option { return func(o *Options) { o.InitialBlocks = n } }
 
-// WithArgs appends extra btcd command-line flags.
-func WithArgs(args ...string) Option {
-	return func(o *Options) { o.Args = append(o.Args, args...) }
-}
-
-// WithBinary uses the given btcd executable instead of building one.
-func WithBinary(path string) Option { return func(o *Options) { o.Binary = path } }
-
 // DefaultOptions returns the settings Start uses before applying options.
 func DefaultOptions() Options {
 	return Options{
