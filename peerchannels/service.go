@@ -22,7 +22,7 @@ type Service struct {
 	notifier walletgate.ChannelNotifier
 	log      *slog.Logger
 	router   *Router
-	hub      *hub
+	sockets  *socketRegistry
 	channels *channelCache
 
 	ready     chan struct{}
@@ -42,7 +42,7 @@ func New(cfg Config, store walletgate.ChannelStore, notifier walletgate.ChannelN
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, store: store, notifier: notifier, log: log, router: NewRouter(), hub: newHub(cfg.CloseHookTimeout), channels: newChannelCache(cfg.ChannelCacheSize), ready: make(chan struct{})}
+	s := &Service{cfg: cfg, store: store, notifier: notifier, log: log, router: NewRouter(), sockets: newSocketRegistry(cfg.CloseHookTimeout), channels: newChannelCache(cfg.ChannelCacheSize), ready: make(chan struct{})}
 	s.routes()
 	if cfg.Extra != nil {
 		cfg.Extra(s.router)
@@ -67,8 +67,8 @@ func (s *Service) Router() *Router { return s.router }
 // subscription cannot be made. Ready is closed once the subscription is
 // live. Call Run once.
 func (s *Service) Run(ctx context.Context) error {
-	defer s.hub.shutdown()
-	if err := s.notifier.SubscribeChannelNotices(ctx, s.hub.dispatch); err != nil {
+	defer s.sockets.shutdown()
+	if err := s.notifier.SubscribeChannelNotices(ctx, s.sockets.dispatch); err != nil {
 		return fmt.Errorf("peer channels: subscribe to channel notices: %w", err)
 	}
 	s.readyOnce.Do(func() { close(s.ready) })

@@ -19,9 +19,9 @@ func TestShutdownSendsSocketsAway(t *testing.T) {
 	notify := e.mustDial("/api/v1/channel/" + ch.ID + "/notify?token=" + ch.AccessTokens[0].Token)
 	account := e.mustDial("/api/v1/web-socket?token=" + key)
 	eventually(t, "both sockets tracked", func() bool {
-		e.svc.hub.mu.Lock()
-		defer e.svc.hub.mu.Unlock()
-		return e.svc.hub.serving == 2
+		e.svc.sockets.mu.Lock()
+		defer e.svc.sockets.mu.Unlock()
+		return e.svc.sockets.serving == 2
 	})
 
 	// The client side reads concurrently, as a real client does: the

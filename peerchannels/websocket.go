@@ -87,9 +87,9 @@ func (sk *socket) queue(f frame) bool {
 	}
 }
 
-// hub tracks this process's sockets: every /notify socket by channel, and
+// socketRegistry tracks this process's sockets: every /notify socket by channel, and
 // the newest account socket per account.
-type hub struct {
+type socketRegistry struct {
 	mu       sync.Mutex
 	channels map[string]map[*socket]struct{}
 	accounts map[int64]*socket
@@ -104,8 +104,8 @@ type hub struct {
 	gone    chan struct{}
 }
 
-func newHub(hookTimeout time.Duration) *hub {
-	return &hub{
+func newSocketRegistry(hookTimeout time.Duration) *socketRegistry {
+	return &socketRegistry{
 		hookTimeout: hookTimeout,
 		channels:    map[string]map[*socket]struct{}{},
 		accounts:    map[int64]*socket{},
@@ -114,11 +114,11 @@ func newHub(hookTimeout time.Duration) *hub {
 	}
 }
 
-// add tracks sk; false once the hub is shut down. A new account socket
+// add tracks sk; false once the registry is shut down. A new account socket
 // replaces the account's tracked one, which is closed and whose close
 // hooks run before the new one is visible, so watches the client sets up
 // on the new socket are never wiped by the old one's cleanup.
-func (h *hub) add(sk *socket) bool {
+func (h *socketRegistry) add(sk *socket) bool {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -160,7 +160,7 @@ func (h *hub) add(sk *socket) bool {
 }
 
 // remove forgets sk and runs the close hooks for a tracked account socket.
-func (h *hub) remove(sk *socket) {
+func (h *socketRegistry) remove(sk *socket) {
 	h.mu.Lock()
 	delete(h.all, sk)
 	tracked := false
@@ -183,7 +183,7 @@ func (h *hub) remove(sk *socket) {
 
 // runHooks calls the account-socket close hooks, outside the lock, with a
 // bounded context (they may call upstream services).
-func (h *hub) runHooks(accountID int64) {
+func (h *socketRegistry) runHooks(accountID int64) {
 	h.mu.Lock()
 	hooks := slices.Clone(h.onClose)
 	h.mu.Unlock()
@@ -198,7 +198,7 @@ func (h *hub) runHooks(accountID int64) {
 }
 
 // finished reports a socket added with add as closed.
-func (h *hub) finished() {
+func (h *socketRegistry) finished() {
 	h.mu.Lock()
 	h.serving--
 	h.mu.Unlock()
@@ -209,7 +209,7 @@ func (h *hub) finished() {
 }
 
 // isClosed reports whether shutdown has run.
-func (h *hub) isClosed() bool {
+func (h *socketRegistry) isClosed() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.closed
@@ -219,7 +219,7 @@ func (h *hub) isClosed() bool {
 const reasonShutdown = "server shutting down"
 
 // shutdown stops every socket and refuses new ones.
-func (h *hub) shutdown() {
+func (h *socketRegistry) shutdown() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
@@ -236,7 +236,7 @@ func (h *hub) shutdown() {
 // first, the sockets left are dropped and ctx's error is returned. Run's
 // end does the same without waiting; call Shutdown when shutdown starts.
 func (s *Service) Shutdown(ctx context.Context) error {
-	h := s.hub
+	h := s.sockets
 	h.shutdown()
 	for {
 		h.mu.Lock()
@@ -276,7 +276,7 @@ type accountEnvelope struct {
 // dispatch fans a notice out to this process's sockets: every /notify
 // socket of the channel, and the owner's account socket unless the Owner
 // token wrote.
-func (h *hub) dispatch(n walletgate.ChannelNotice) {
+func (h *socketRegistry) dispatch(n walletgate.ChannelNotice) {
 	obj, err := json.Marshal(noticeJSON{
 		Sequence: n.Sequence, Received: n.Received.UTC().Format(timeFormat),
 		ContentType: n.ContentType, ChannelID: n.ChannelExternalID,
@@ -331,7 +331,7 @@ func accountFrame(binaryMode bool, kind uint32, payload []byte) (frame, error) {
 // serveSocket accepts the upgrade and runs sk until it closes: the reader
 // in a goroutine this call waits for, the writer and pinger here.
 func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket) {
-	if s.hub.isClosed() {
+	if s.sockets.isClosed() {
 		writeError(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
@@ -341,18 +341,18 @@ func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket
 	// in sk.send for the writer loop.
 	sk.send = make(chan frame, s.cfg.SendQueue)
 	sk.done = make(chan struct{})
-	if !s.hub.add(sk) {
+	if !s.sockets.add(sk) {
 		writeError(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
-	defer s.hub.finished()
+	defer s.sockets.finished()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// The reference server checks no Origin; tokens ride in the query,
 		// not in cookies, so a foreign page gains nothing.
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
-		s.hub.remove(sk)
+		s.sockets.remove(sk)
 		return // Accept has answered the failed handshake
 	}
 	conn.SetReadLimit(s.cfg.MaxClientFrame)
@@ -366,7 +366,7 @@ func (s *Service) serveSocket(w http.ResponseWriter, r *http.Request, sk *socket
 	}()
 	s.writeSocket(sk)
 	// Untrack first, so nothing waits on the closing handshake.
-	s.hub.remove(sk)
+	s.sockets.remove(sk)
 	if sk.abrupt {
 		_ = conn.CloseNow()
 	} else {
@@ -488,9 +488,9 @@ func handshakeRefused(w http.ResponseWriter, status int) {
 // kind 2 as hex). It never blocks; an ENotFound error means the account has
 // no open socket here.
 func (s *Service) SendAccount(ctx context.Context, accountID int64, kind uint32, payload []byte) error {
-	s.hub.mu.Lock()
-	sk := s.hub.accounts[accountID]
-	s.hub.mu.Unlock()
+	s.sockets.mu.Lock()
+	sk := s.sockets.accounts[accountID]
+	s.sockets.mu.Unlock()
 	if sk == nil {
 		return walletgate.Errorf(walletgate.ENotFound, "client account not connected to websocket")
 	}
@@ -507,9 +507,9 @@ func (s *Service) SendAccount(ctx context.Context, accountID int64, kind uint32,
 // AccountConnected reports whether the account has a tracked websocket on
 // this process (output-spend registration requires one).
 func (s *Service) AccountConnected(accountID int64) bool {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	return s.hub.accounts[accountID] != nil
+	s.sockets.mu.Lock()
+	defer s.sockets.mu.Unlock()
+	return s.sockets.accounts[accountID] != nil
 }
 
 // BroadcastAccountsText sends {"message_type":messageType,"result":result}
@@ -526,9 +526,9 @@ func (s *Service) BroadcastAccountsText(ctx context.Context, messageType string,
 		s.log.LogAttrs(ctx, slog.LevelError, "encode account broadcast", slog.String("type", messageType), slog.Any("err", err))
 		return
 	}
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	for _, sk := range s.hub.accounts {
+	s.sockets.mu.Lock()
+	defer s.sockets.mu.Unlock()
+	for _, sk := range s.sockets.accounts {
 		sk.queue(frame{websocket.MessageText, b})
 	}
 }
@@ -539,7 +539,7 @@ func (s *Service) BroadcastAccountsText(ctx context.Context, messageType string,
 // output-spend watches (indexer.Handler.AccountSocketClosed fits).
 // Register before serving.
 func (s *Service) OnAccountSocketClosed(fn func(ctx context.Context, accountID int64)) {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	s.hub.onClose = append(s.hub.onClose, fn)
+	s.sockets.mu.Lock()
+	defer s.sockets.mu.Unlock()
+	s.sockets.onClose = append(s.sockets.onClose, fn)
 }
