@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,17 +111,8 @@ func TestRESTParityElectrumVersusNodeIndex(t *testing.T) {
 	txids = append(txids, op.TxID, child.TxID)
 
 	// The ElectrumX path.
-	idx, err := electrumtest.NewIndexer(ctx, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	esrv, err := electrumtest.NewServer(idx, electrumtest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(esrv.Close)
-	host, port, _ := net.SplitHostPort(esrv.Addr())
-	p, _ := strconv.Atoi(port)
+	idx, esrv := electrumtest.ServeNode(t, node, electrumtest.Config{}, 0)
+	host, p := esrv.HostPort()
 	electrumURL := restOver(t, func(sink walletgate.EventSink) walletgate.Backend {
 		cl, err := electrum.New(ctx, electrum.Config{Host: host, Port: p, Timeout: 5 * time.Second}, "btc", sink, nil)
 		if err != nil {
