@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -62,6 +64,13 @@ coins:
 	}
 	if code := wg.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0\n%s", code, wg.logs.String())
+	}
+	// log_format json reaches every package on these paths (hub, wsapi,
+	// socketio used to print Go's default text format).
+	for _, line := range strings.Split(strings.TrimSpace(wg.logs.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log_format json printed a non-JSON line: %q", line)
+		}
 	}
 	for i, c := range clients {
 		for {
