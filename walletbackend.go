@@ -2,6 +2,12 @@ package walletgate
 
 import "context"
 
+// Wallet backends (cryptoassets spec §2): the hot wallets deposits are
+// read from (a node wallet, block.io, the null backend), the canonical
+// transaction shape they all return, and the TxNotifier the walletnotify
+// intakes hand their hints to. A wallet that can also pay is a Sender
+// (withdrawal.go).
+
 // TxNotifier receives txids and block hashes from every deposit intake
 // (walletnotify over HTTP, a named pipe, Redis pub/sub, block.io webhooks
 // and websockets). A notification is only a hint: the notifier re-fetches

@@ -6,6 +6,26 @@ import (
 	"time"
 )
 
+// Withdrawals (cryptoassets spec §9.2): payments out of the hot wallet
+// that the deposit API queues (POST /v1/<coin>/send), debiting the sender
+// at once, and that the withdrawals package then pays in batches, one
+// multi-output transaction per coin per broadcast period. The rules the
+// stores apply are in withdrawalrules.go.
+//
+// The types keep cryptoassets' names, which are also the names on the
+// wire and in the database: a batch is a Broadcast (the API lists it under
+// /v1/<coin>/broadcasts in the states pending, open and closed, its
+// confirmations reach applications as txupdate events with
+// transaction_type "broadcast", and it is a row of the broadcasts table),
+// each queued payment is an OutgoingTx (table outgoing_txs) in state
+// SendPending or SendBroadcasted, and BroadcastStore keeps both. Naming
+// them otherwise in Go would make every reader translate between the code
+// and what operators and applications see.
+//
+// None of this is Bitweb's POST /broadcast (bitweb/), which relays a raw
+// transaction that somebody else built and signed: a Broadcast here is a
+// transaction walletgate's own wallet builds to pay its queued sends.
+
 // Outgoing transaction kinds (cryptoassets spec §9.2): a payment an
 // application queued, or the network fee a broadcast cost, booked on the
 // NetworkFeesAccount.

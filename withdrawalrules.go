@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// The send and broadcast rules (cryptoassets spec §7.5, §9.2), written once
-// as pure functions of what a store read under its lock; the stores read,
-// call these and persist the result, like PlanDeposit for deposits.
+// The withdrawal rules (cryptoassets spec §7.5, §9.2), for queued sends and
+// the broadcasts that pay them, written once as pure functions of what a
+// store read under its lock; the stores read, call these and persist the
+// result, like PlanDeposit for deposits.
 
 // PlanQueueSend decides QueueSend for r, given the send already queued
 // under r's external id (nil if none) and the account's balance. A repeat

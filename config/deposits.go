@@ -224,7 +224,7 @@ type EventHandler struct {
 	LogOutput bool   `yaml:"log_output"`
 	// func: the name of a function registered in the binary.
 	Callback string `yaml:"callback"`
-	// redis: channel to publish to (events.DefaultRedisChannel).
+	// redis: channel to publish to (outbox.DefaultRedisChannel).
 	Channel string `yaml:"channel"`
 }
 

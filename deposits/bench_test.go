@@ -62,7 +62,7 @@ func BenchmarkWalletNotify(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				w.set(receive(txid(base+i), 0, fmt.Sprintf("bench-%s-%d", name, i%addrs), 10_000+int64(i)))
 			}
-			tr, err := deposits.New(store, map[string]walletgate.WalletBackend{"btc": w}, deposits.Options{})
+			tr, err := deposits.New(store, map[string]deposits.Coin{"btc": {Wallet: w}}, deposits.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

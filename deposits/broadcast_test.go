@@ -15,7 +15,7 @@ func TestPollBroadcast(t *testing.T) {
 	ctx := context.Background()
 	b := newScripted()
 	var got []walletgate.TxUpdate
-	tr, st := newTracker(t, b, deposits.Options{MaxConfirmations: 6, OnEvents: func(_ string, ev []walletgate.TxUpdate) { got = append(got, ev...) }})
+	tr, st := newTracker(t, deposits.Coin{Wallet: b, MaxConfirmations: 6}, deposits.Options{OnEvents: func(_ string, ev []walletgate.TxUpdate) { got = append(got, ev...) }})
 	w, _ := tr.CreateAddress(ctx, "btc", "alice", "")
 	b.set(receive(txid(1), 6, w.Address, 50_000))
 	if err := tr.WalletNotify(ctx, "btc", txid(1)); err != nil {

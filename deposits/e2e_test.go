@@ -15,7 +15,7 @@ import (
 	"github.com/walletgate/walletgate/blockio"
 	"github.com/walletgate/walletgate/blockio/blockiotest"
 	"github.com/walletgate/walletgate/deposits"
-	"github.com/walletgate/walletgate/events"
+	"github.com/walletgate/walletgate/outbox"
 	"github.com/walletgate/walletgate/sqlite"
 )
 
@@ -73,16 +73,16 @@ func start(t *testing.T, path string, backend walletgate.WalletBackend, url stri
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	h, err := events.NewHTTP(events.HTTPOptions{Name: "app", URL: url, Timeout: 2 * time.Second})
+	h, err := outbox.NewHTTP(outbox.HTTPOptions{Name: "app", URL: url, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := events.NewWorker(st, h, events.WorkerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 80 * time.Millisecond, Poll: 20 * time.Millisecond})
+	w := outbox.NewWorker(st, h, outbox.WorkerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 80 * time.Millisecond, Poll: 20 * time.Millisecond})
 	// Registered before anything is applied, so no event predates the queue.
 	if err := w.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := deposits.New(st, map[string]walletgate.WalletBackend{"btc": backend},
+	tr, err := deposits.New(st, map[string]deposits.Coin{"btc": {Wallet: backend}},
 		deposits.Options{OnEvents: func(string, []walletgate.TxUpdate) { w.Wake() }})
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,3 @@
-// Package deposits tracks incoming payments to watched addresses
-// (spec/cryptoassets.md §7, §9): it turns walletnotify/blocknotify hints
-// into re-fetched wallet transactions, applies them to the DepositStore
-// (which credits once and queues txupdate events in the same commit, by
-// the rule of walletgate.PlanDeposit), polls
-// open transactions until they are final, and rescans the wallet's receive
-// history at startup.
 package deposits
 
 import (
@@ -19,14 +12,41 @@ import (
 	"github.com/walletgate/walletgate"
 )
 
-// Options tunes a Tracker. Zero fields take the defaults named on each.
-type Options struct {
+// Coin is one coin a Tracker follows: the wallet its deposits are read
+// from and its own confirmation rules (the config's
+// coins.<name>.credit_confirmations and max_confirmation_count). Zero
+// fields take the defaults named on each.
+type Coin struct {
+	// Wallet is the coin's wallet backend (required).
+	Wallet walletgate.WalletBackend
 	// CreditAt is the confirmation count at which a deposit is credited
 	// (default 3; a model constant in cryptoassets).
 	CreditAt int64
-	// MaxConfirmations stops tracking a transaction (default 15,
-	// cryptoassets' max_confirmation_count).
+	// MaxConfirmations stops tracking a transaction, deposit or broadcast
+	// (default 15, cryptoassets' max_confirmation_count). It must be at
+	// least CreditAt.
 	MaxConfirmations int64
+}
+
+func (c Coin) withDefaults(name string) (Coin, error) {
+	if c.Wallet == nil {
+		return c, walletgate.Errorf(walletgate.EInvalid, "deposits: coin %s has no backend", name)
+	}
+	if c.CreditAt <= 0 {
+		c.CreditAt = 3
+	}
+	if c.MaxConfirmations <= 0 {
+		c.MaxConfirmations = 15
+	}
+	if c.MaxConfirmations < c.CreditAt {
+		return c, walletgate.Errorf(walletgate.EInvalid, "deposits: coin %s: max confirmations %d is below the credit threshold %d", name, c.MaxConfirmations, c.CreditAt)
+	}
+	return c, nil
+}
+
+// Options tunes a Tracker, for all its coins. Zero fields take the
+// defaults named on each.
+type Options struct {
 	// PollInterval is the confirmation poll period (default 60s).
 	PollInterval time.Duration
 	// FetchTimeout bounds each backend call (default 30s).
@@ -49,16 +69,7 @@ type Options struct {
 	Broadcasts walletgate.BroadcastStore
 }
 
-func (o Options) withDefaults() (Options, error) {
-	if o.CreditAt <= 0 {
-		o.CreditAt = 3
-	}
-	if o.MaxConfirmations <= 0 {
-		o.MaxConfirmations = 15
-	}
-	if o.MaxConfirmations < o.CreditAt {
-		return o, walletgate.Errorf(walletgate.EInvalid, "deposits: max confirmations %d is below the credit threshold %d", o.MaxConfirmations, o.CreditAt)
-	}
+func (o Options) withDefaults() Options {
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Minute
 	}
@@ -74,15 +85,17 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return o, nil
+	return o
 }
 
-// Tracker is the deposit tracker for a set of coins. It implements
-// walletgate.TxNotifier, so every walletnotify intake can feed it.
+// Tracker is the deposit tracker for a set of coins, each credited and
+// tracked by its own Coin rules. One Tracker serves every coin of a
+// process. It implements walletgate.TxNotifier, so every walletnotify
+// intake can feed it.
 type Tracker struct {
-	store    walletgate.DepositStore
-	backends map[string]walletgate.WalletBackend
-	o        Options
+	store walletgate.DepositStore
+	coins map[string]Coin
+	o     Options
 
 	mu         sync.Mutex
 	lastNotify map[string]time.Time
@@ -90,13 +103,10 @@ type Tracker struct {
 
 var _ walletgate.TxNotifier = (*Tracker)(nil)
 
-// New returns a tracker applying the wallets in backends (by coin) to store.
-func New(store walletgate.DepositStore, backends map[string]walletgate.WalletBackend, o Options) (*Tracker, error) {
-	o, err := o.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	if len(backends) == 0 {
+// New returns a tracker applying the wallets of coins (by name) to store.
+func New(store walletgate.DepositStore, coins map[string]Coin, o Options) (*Tracker, error) {
+	o = o.withDefaults()
+	if len(coins) == 0 {
 		return nil, walletgate.Errorf(walletgate.EInvalid, "deposits: no coins configured")
 	}
 	if o.Broadcasts == nil {
@@ -104,20 +114,21 @@ func New(store walletgate.DepositStore, backends map[string]walletgate.WalletBac
 			o.Broadcasts = bs
 		}
 	}
-	b := make(map[string]walletgate.WalletBackend, len(backends))
-	for coin, be := range backends {
-		if be == nil {
-			return nil, walletgate.Errorf(walletgate.EInvalid, "deposits: coin %s has no backend", coin)
+	cs := make(map[string]Coin, len(coins))
+	for name, c := range coins {
+		c, err := c.withDefaults(name)
+		if err != nil {
+			return nil, err
 		}
-		b[coin] = be
+		cs[name] = c
 	}
-	return &Tracker{store: store, backends: b, o: o, lastNotify: make(map[string]time.Time)}, nil
+	return &Tracker{store: store, coins: cs, o: o, lastNotify: make(map[string]time.Time)}, nil
 }
 
 // Coins lists the tracked coins in order.
 func (t *Tracker) Coins() []string {
-	out := make([]string, 0, len(t.backends))
-	for c := range t.backends {
+	out := make([]string, 0, len(t.coins))
+	for c := range t.coins {
 		out = append(out, c)
 	}
 	sort.Strings(out)
@@ -132,12 +143,13 @@ func (t *Tracker) LastWalletNotify(coin string) time.Time {
 	return t.lastNotify[coin]
 }
 
-func (t *Tracker) backend(coin string) (walletgate.WalletBackend, error) {
-	b, ok := t.backends[coin]
+// coin returns the rules and wallet of coin, or ENotFound.
+func (t *Tracker) coin(coin string) (Coin, error) {
+	c, ok := t.coins[coin]
 	if !ok {
-		return nil, walletgate.Errorf(walletgate.ENotFound, "coin %q is not configured (known: %v)", coin, t.Coins())
+		return Coin{}, walletgate.Errorf(walletgate.ENotFound, "coin %q is not configured (known: %v)", coin, t.Coins())
 	}
-	return b, nil
+	return c, nil
 }
 
 // checkTxID accepts 64 hex digits, the txid form of every supported coin.
@@ -151,7 +163,7 @@ func checkTxID(txid string) error {
 // WalletNotify re-fetches txid from coin's wallet and applies it; it
 // returns after the commit, so an intake may acknowledge on nil.
 func (t *Tracker) WalletNotify(ctx context.Context, coin, txid string) error {
-	b, err := t.backend(coin)
+	c, err := t.coin(coin)
 	if err != nil {
 		return err
 	}
@@ -161,17 +173,18 @@ func (t *Tracker) WalletNotify(ctx context.Context, coin, txid string) error {
 	t.mu.Lock()
 	t.lastNotify[coin] = t.o.Now()
 	t.mu.Unlock()
-	return t.update(ctx, coin, b, txid)
+	return t.update(ctx, coin, c, txid)
 }
 
-// update fetches txid and applies it as a deposit.
-func (t *Tracker) update(ctx context.Context, coin string, b walletgate.WalletBackend, txid string) error {
+// update fetches txid from c's wallet and applies it as a deposit, by c's
+// rules.
+func (t *Tracker) update(ctx context.Context, coin string, c Coin, txid string) error {
 	// The store orders views by when the wallet was asked, so a slow fetch
 	// cannot overwrite a newer one applied meanwhile (by another intake or
 	// another instance) and re-send events for counts already passed.
 	asked := t.o.Now()
 	fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
-	tx, err := b.Transaction(fctx, txid)
+	tx, err := c.Wallet.Transaction(fctx, txid)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("deposits: fetch %s tx %s: %w", coin, txid, err)
@@ -179,11 +192,7 @@ func (t *Tracker) update(ctx context.Context, coin string, b walletgate.WalletBa
 	if tx.TxID != txid {
 		return walletgate.Errorf(walletgate.EBackend, "deposits: %s wallet answered tx %q for %s", coin, tx.TxID, txid)
 	}
-	return t.apply(ctx, coin, tx, asked)
-}
-
-func (t *Tracker) apply(ctx context.Context, coin string, tx walletgate.WalletTx, asked time.Time) error {
-	events, err := t.store.ApplyTx(ctx, coin, tx, t.o.CreditAt, t.o.MaxConfirmations, asked)
+	events, err := t.store.ApplyTx(ctx, coin, tx, c.CreditAt, c.MaxConfirmations, asked)
 	if err != nil {
 		return fmt.Errorf("deposits: apply %s tx %s: %w", coin, tx.TxID, err)
 	}
@@ -202,10 +211,10 @@ func (t *Tracker) BlockNotify(ctx context.Context, coin, blockHash string) error
 // updateBroadcast fetches the transaction of one of our own broadcasts
 // (gettransaction answers for sends too) and applies its confirmations,
 // queueing one txupdate per send of the broadcast.
-func (t *Tracker) updateBroadcast(ctx context.Context, coin string, b walletgate.WalletBackend, txid string) error {
+func (t *Tracker) updateBroadcast(ctx context.Context, coin string, c Coin, txid string) error {
 	asked := t.o.Now() // see update
 	fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
-	tx, err := b.Transaction(fctx, txid)
+	tx, err := c.Wallet.Transaction(fctx, txid)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("deposits: fetch %s broadcast tx %s: %w", coin, txid, err)
@@ -213,7 +222,7 @@ func (t *Tracker) updateBroadcast(ctx context.Context, coin string, b walletgate
 	if tx.TxID != txid {
 		return walletgate.Errorf(walletgate.EBackend, "deposits: %s wallet answered tx %q for %s", coin, tx.TxID, txid)
 	}
-	events, err := t.o.Broadcasts.ApplyBroadcastTx(ctx, coin, tx, t.o.MaxConfirmations, asked)
+	events, err := t.o.Broadcasts.ApplyBroadcastTx(ctx, coin, tx, c.MaxConfirmations, asked)
 	if err != nil {
 		return fmt.Errorf("deposits: apply %s broadcast tx %s: %w", coin, txid, err)
 	}
@@ -223,17 +232,17 @@ func (t *Tracker) updateBroadcast(ctx context.Context, coin string, b walletgate
 	return nil
 }
 
-// Poll re-fetches every open transaction of coin below MaxConfirmations:
-// deposits, and the service's own broadcasts when Options.Broadcasts is
-// set. Each txid is handled on its own: a failure is logged and joined
+// Poll re-fetches every open transaction of coin below its
+// MaxConfirmations: deposits, and the service's own broadcasts when
+// Options.Broadcasts is set. Each txid is handled on its own: a failure is logged and joined
 // into the result, but the rest of the cycle still runs (the original
 // aborted).
 func (t *Tracker) Poll(ctx context.Context, coin string) error {
-	b, err := t.backend(coin)
+	c, err := t.coin(coin)
 	if err != nil {
 		return err
 	}
-	open, err := t.store.OpenNetworkTxs(ctx, coin, t.o.MaxConfirmations)
+	open, err := t.store.OpenNetworkTxs(ctx, coin, c.MaxConfirmations)
 	if err != nil {
 		return fmt.Errorf("deposits: poll %s: %w", coin, err)
 	}
@@ -242,9 +251,9 @@ func (t *Tracker) Poll(ctx context.Context, coin string) error {
 		var err error
 		switch {
 		case n.Type == walletgate.TxTypeDeposit:
-			err = t.update(ctx, coin, b, n.TxID)
+			err = t.update(ctx, coin, c, n.TxID)
 		case n.Type == walletgate.TxTypeBroadcast && t.o.Broadcasts != nil:
-			err = t.updateBroadcast(ctx, coin, b, n.TxID)
+			err = t.updateBroadcast(ctx, coin, c, n.TxID)
 		default:
 			continue
 		}
@@ -263,7 +272,7 @@ func (t *Tracker) Poll(ctx context.Context, coin string) error {
 // without receives does not end it, unlike the original) and applies every
 // transaction with a receive that is not yet final, re-fetched on its own.
 func (t *Tracker) Scan(ctx context.Context, coin string) error {
-	b, err := t.backend(coin)
+	c, err := t.coin(coin)
 	if err != nil {
 		return err
 	}
@@ -274,7 +283,7 @@ func (t *Tracker) Scan(ctx context.Context, coin string) error {
 			return errors.Join(append(errs, walletgate.Errorf(walletgate.ETooLarge, "deposits: %s receive scan stopped after %d pages", coin, page))...)
 		}
 		fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
-		txs, next, err := b.ReceivedPage(fctx, cursor)
+		txs, next, err := c.Wallet.ReceivedPage(fctx, cursor)
 		cancel()
 		if err != nil {
 			return errors.Join(append(errs, fmt.Errorf("deposits: %s receive scan page %q: %w", coin, cursor, err))...)
@@ -284,14 +293,14 @@ func (t *Tracker) Scan(ctx context.Context, coin string) error {
 				continue
 			}
 			n, err := t.store.NetworkTx(ctx, coin, walletgate.TxTypeDeposit, tx.TxID)
-			if err == nil && n.Confirmations >= t.o.MaxConfirmations {
+			if err == nil && n.Confirmations >= c.MaxConfirmations {
 				continue // final: never polled again
 			}
 			if err != nil && walletgate.ErrorCode(err) != walletgate.ENotFound {
 				errs = append(errs, err)
 				continue
 			}
-			if err := t.update(ctx, coin, b, tx.TxID); err != nil {
+			if err := t.update(ctx, coin, c, tx.TxID); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
@@ -309,7 +318,7 @@ func (t *Tracker) Scan(ctx context.Context, coin string) error {
 // CreateAddress makes a fresh address in coin's wallet and watches it for
 // account.
 func (t *Tracker) CreateAddress(ctx context.Context, coin, account, externalID string) (walletgate.Watch, error) {
-	b, err := t.backend(coin)
+	c, err := t.coin(coin)
 	if err != nil {
 		return walletgate.Watch{}, err
 	}
@@ -317,7 +326,7 @@ func (t *Tracker) CreateAddress(ctx context.Context, coin, account, externalID s
 		return walletgate.Watch{}, walletgate.Errorf(walletgate.EInvalid, "account is empty")
 	}
 	fctx, cancel := context.WithTimeout(ctx, t.o.FetchTimeout)
-	addr, err := b.CreateAddress(fctx, account)
+	addr, err := c.Wallet.CreateAddress(fctx, account)
 	cancel()
 	if err != nil {
 		return walletgate.Watch{}, fmt.Errorf("deposits: create %s address for %q: %w", coin, account, err)
@@ -325,8 +334,9 @@ func (t *Tracker) CreateAddress(ctx context.Context, coin, account, externalID s
 	return t.store.AddWatch(ctx, walletgate.Watch{Coin: coin, Address: addr, Account: account, ExternalID: externalID})
 }
 
-// Run scans every coin's receive history once, then polls the coins whose
-// backends need it every PollInterval, until ctx ends. Failures are logged,
+// Run scans every coin's receive history once, then polls every coin whose
+// wallet needs it (TracksConfirmations) every PollInterval, each by its own
+// rules, until ctx ends. Failures are logged,
 // never fatal: the next cycle retries.
 func (t *Tracker) Run(ctx context.Context) error {
 	for _, coin := range t.Coins() {
@@ -346,7 +356,7 @@ func (t *Tracker) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 		for _, coin := range t.Coins() {
-			if !t.backends[coin].TracksConfirmations() {
+			if !t.coins[coin].Wallet.TracksConfirmations() {
 				continue
 			}
 			if err := t.Poll(ctx, coin); err != nil && ctx.Err() == nil {

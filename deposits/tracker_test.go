@@ -81,14 +81,21 @@ func receive(txID string, conf int64, addr string, sats int64) walletgate.Wallet
 	}}
 }
 
-func newTracker(t *testing.T, b walletgate.WalletBackend, o deposits.Options) (*deposits.Tracker, *sqlite.Store) {
+func newStore(t *testing.T) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.sqlite"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	tr, err := deposits.New(st, map[string]walletgate.WalletBackend{"btc": b}, o)
+	return st
+}
+
+// newTracker tracks c as coin "btc" in a fresh SQLite store.
+func newTracker(t *testing.T, c deposits.Coin, o deposits.Options) (*deposits.Tracker, *sqlite.Store) {
+	t.Helper()
+	st := newStore(t)
+	tr, err := deposits.New(st, map[string]deposits.Coin{"btc": c}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +106,7 @@ func TestWalletNotify(t *testing.T) {
 	ctx := context.Background()
 	b := newScripted()
 	var got []walletgate.TxUpdate
-	tr, st := newTracker(t, b, deposits.Options{OnEvents: func(_ string, ev []walletgate.TxUpdate) { got = append(got, ev...) }})
+	tr, st := newTracker(t, deposits.Coin{Wallet: b}, deposits.Options{OnEvents: func(_ string, ev []walletgate.TxUpdate) { got = append(got, ev...) }})
 	w, err := tr.CreateAddress(ctx, "btc", "alice", "x1")
 	if err != nil || w.Address != "addr-alice-1" || w.Account != "alice" || w.ExternalID != "x1" {
 		t.Fatalf("CreateAddress = %+v, %v", w, err)
@@ -153,7 +160,7 @@ func TestWalletNotify(t *testing.T) {
 func TestPollContinuesPastErrors(t *testing.T) {
 	ctx := context.Background()
 	b := newScripted()
-	tr, st := newTracker(t, b, deposits.Options{})
+	tr, st := newTracker(t, deposits.Coin{Wallet: b}, deposits.Options{})
 	w, _ := tr.CreateAddress(ctx, "btc", "alice", "")
 	for i := 1; i <= 3; i++ {
 		b.set(receive(txid(i), 0, w.Address, int64(i)))
@@ -200,7 +207,7 @@ func TestPollContinuesPastErrors(t *testing.T) {
 func TestScanRawPages(t *testing.T) {
 	ctx := context.Background()
 	b := newScripted()
-	tr, st := newTracker(t, b, deposits.Options{})
+	tr, st := newTracker(t, deposits.Coin{Wallet: b}, deposits.Options{})
 	w, _ := tr.CreateAddress(ctx, "btc", "bob", "")
 	sendOnly := walletgate.WalletTx{TxID: txid(5), Confirmations: 2, Details: []walletgate.WalletTxDetail{
 		{Category: walletgate.CategorySend, Address: "elsewhere", Amount: -10}}}
@@ -227,10 +234,131 @@ func TestScanRawPages(t *testing.T) {
 	}
 }
 
+// TestCoinRules: one tracker serves two coins, and each credits at its own
+// threshold and stops tracking at its own maximum, in WalletNotify, Poll
+// and the polls of Run alike.
+func TestCoinRules(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := newStore(t)
+	bw, lw := newScripted(), newScripted()
+	var mu sync.Mutex
+	credited := map[string]int64{} // coin -> confirmations of its first credited event
+	tr, err := deposits.New(st, map[string]deposits.Coin{
+		"btc": {Wallet: bw, CreditAt: 1, MaxConfirmations: 2},
+		"ltc": {Wallet: lw, CreditAt: 3, MaxConfirmations: 5},
+	}, deposits.Options{PollInterval: 5 * time.Millisecond, OnEvents: func(coin string, ev []walletgate.TxUpdate) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range ev {
+			if _, seen := credited[coin]; e.Credited && !seen {
+				credited[coin] = e.Confirmations
+			}
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Coins(); len(got) != 2 || got[0] != "btc" || got[1] != "ltc" {
+		t.Fatalf("Coins() = %v", got)
+	}
+	bAddr, err := tr.CreateAddress(ctx, "btc", "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lAddr, err := tr.CreateAddress(ctx, "ltc", "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	balances := func() (btc, ltc int64) {
+		btc, _ = st.Balance(ctx, "btc", "alice")
+		ltc, _ = st.Balance(ctx, "ltc", "alice")
+		return btc, ltc
+	}
+	setBoth := func(conf int64) {
+		bw.set(receive(txid(1), conf, bAddr.Address, 1000))
+		lw.set(receive(txid(2), conf, lAddr.Address, 2000))
+	}
+
+	setBoth(1)
+	for coin, id := range map[string]string{"btc": txid(1), "ltc": txid(2)} {
+		if err := tr.WalletNotify(ctx, coin, id); err != nil {
+			t.Fatalf("WalletNotify %s: %v", coin, err)
+		}
+	}
+	if b, l := balances(); b != 1000 || l != 0 {
+		t.Fatalf("at 1 confirmation: btc %d, ltc %d; want btc credited (threshold 1), ltc not (threshold 3)", b, l)
+	}
+
+	setBoth(2)
+	for _, coin := range []string{"btc", "ltc"} {
+		if err := tr.Poll(ctx, coin); err != nil {
+			t.Fatalf("Poll %s: %v", coin, err)
+		}
+	}
+	if b, l := balances(); b != 1000 || l != 0 {
+		t.Fatalf("at 2 confirmations: btc %d, ltc %d; want ltc still not credited", b, l)
+	}
+	bw.mu.Lock()
+	btcFetches := bw.fetches[txid(1)]
+	bw.mu.Unlock()
+
+	// Run polls both coins; ltc reaches its threshold, btc is final at its
+	// own maximum (2) and is never fetched again.
+	setBoth(3)
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, l := balances(); l == 2000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not credit ltc at 3 confirmations")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(30 * time.Millisecond) // a few more cycles
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
+	}
+	bw.mu.Lock()
+	after := bw.fetches[txid(1)]
+	bw.mu.Unlock()
+	if after != btcFetches {
+		t.Fatalf("btc tx final at its max 2 was fetched again (%d → %d)", btcFetches, after)
+	}
+	for _, c := range []struct {
+		coin, txid string
+		conf       int64
+	}{{"btc", txid(1), 2}, {"ltc", txid(2), 3}} {
+		if n, err := st.NetworkTx(context.Background(), c.coin, walletgate.TxTypeDeposit, c.txid); err != nil || n.Confirmations != c.conf {
+			t.Fatalf("%s tx: %+v, %v; want %d confirmations", c.coin, n, err, c.conf)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if credited["btc"] != 1 || credited["ltc"] != 3 {
+		t.Fatalf("first credited events at %v; want btc 1, ltc 3", credited)
+	}
+}
+
 func TestOptions(t *testing.T) {
-	if _, err := deposits.New(nil, map[string]walletgate.WalletBackend{"btc": newScripted()},
-		deposits.Options{CreditAt: 6, MaxConfirmations: 3}); walletgate.ErrorCode(err) != walletgate.EInvalid {
+	if _, err := deposits.New(nil, map[string]deposits.Coin{"btc": {Wallet: newScripted(), CreditAt: 6, MaxConfirmations: 3}},
+		deposits.Options{}); walletgate.ErrorCode(err) != walletgate.EInvalid || !strings.Contains(err.Error(), "coin btc") {
 		t.Fatalf("max below credit: %v", err)
+	}
+	// The check is per coin: a coin whose default maximum (15) is below
+	// its own threshold is refused, another coin's rules do not matter.
+	if _, err := deposits.New(nil, map[string]deposits.Coin{
+		"btc": {Wallet: newScripted()},
+		"ltc": {Wallet: newScripted(), CreditAt: 20},
+	}, deposits.Options{}); walletgate.ErrorCode(err) != walletgate.EInvalid || !strings.Contains(err.Error(), "coin ltc") {
+		t.Fatalf("ltc max below its credit: %v", err)
+	}
+	if _, err := deposits.New(nil, map[string]deposits.Coin{"btc": {}}, deposits.Options{}); walletgate.ErrorCode(err) != walletgate.EInvalid {
+		t.Fatalf("no wallet: %v", err)
 	}
 	if _, err := deposits.New(nil, nil, deposits.Options{}); walletgate.ErrorCode(err) != walletgate.EInvalid {
 		t.Fatalf("no coins: %v", err)

@@ -124,7 +124,7 @@ func (h *Hub) checkAccount(account string) error {
 // subscribed to account right now, through each connection's bounded
 // queue: a connection that falls Config.QueueSize pushes behind is closed
 // as a slow consumer, as for balance and block pushes. It implements
-// events.AccountPublisher.
+// outbox.AccountPublisher.
 //
 // Delivery is best effort to whoever is connected: an account with no
 // subscriber, or a closed hub, is not an error, since an error makes the

@@ -34,7 +34,7 @@
 // Account events (txupdate, spec/cryptoassets.md §8) reach the connections
 // that subscribed to the account with Conn.SubscribeAccount, which takes a
 // key checked by Config.AccountKey: the events carry deposit data. The
-// events outbox hands them to Hub.PublishAccountEvent (events.Sockets),
+// events outbox hands them to Hub.PublishAccountEvent (outbox.Sockets),
 // which pushes them through the same bounded queues. This delivery is best
 // effort to whoever is connected at that moment; at-least-once
 // applications use the HTTP, Redis or script handlers.

@@ -1,15 +1,4 @@
-// Package events delivers txupdate events (spec/cryptoassets.md §8) from
-// the persistent outbox to the configured handlers: HTTP (the cryptoassets
-// form POST, or a signed JSON body), a shell script, Redis PUBLISH, an
-// in-process function, or account sockets.
-//
-// Unlike cryptoassets, which called each handler once after commit and
-// dropped the event on failure, every handler here has its own queue in the
-// store (filled in the same transaction as the deposit update) and its own
-// Worker, which retries with exponential backoff until the handler accepts
-// the event. Delivery is at least once, in order per address; receivers
-// drop repeats by event_id.
-package events
+package outbox
 
 import (
 	"context"

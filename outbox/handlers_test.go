@@ -1,4 +1,4 @@
-package events_test
+package outbox_test
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/events"
 	"github.com/walletgate/walletgate/internal/testenv"
+	"github.com/walletgate/walletgate/outbox"
 	"github.com/walletgate/walletgate/sqlite"
 )
 
@@ -53,7 +53,7 @@ func TestHTTP(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 
-	form, _ := events.NewHTTP(events.HTTPOptions{Name: "f", URL: srv.URL + "/hook"})
+	form, _ := outbox.NewHTTP(outbox.HTTPOptions{Name: "f", URL: srv.URL + "/hook"})
 	if err := form.Deliver(ctx, ev, payload(t)); err != nil {
 		t.Fatalf("form POST: %v", err)
 	}
@@ -66,11 +66,11 @@ func TestHTTP(t *testing.T) {
 	}
 
 	secret := []byte("s3cret")
-	js, _ := events.NewHTTP(events.HTTPOptions{Name: "j", URL: srv.URL, JSON: true, Secret: secret})
+	js, _ := outbox.NewHTTP(outbox.HTTPOptions{Name: "j", URL: srv.URL, JSON: true, Secret: secret})
 	if err := js.Deliver(ctx, ev, payload(t)); err != nil {
 		t.Fatalf("JSON POST: %v", err)
 	}
-	if sig := got.Header.Get(events.SignatureHeader); sig != events.Sign(secret, body) || !strings.HasPrefix(sig, "sha256=") {
+	if sig := got.Header.Get(outbox.SignatureHeader); sig != outbox.Sign(secret, body) || !strings.HasPrefix(sig, "sha256=") {
 		t.Fatalf("signature %q over %s", sig, body)
 	}
 	var env struct {
@@ -87,12 +87,12 @@ func TestHTTP(t *testing.T) {
 	if err := form.Deliver(ctx, ev, payload(t)); err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("503 gave %v, want an error naming the status and body", err)
 	}
-	slow, _ := events.NewHTTP(events.HTTPOptions{Name: "s", URL: srv.URL + "/slow", Timeout: 50 * time.Millisecond})
+	slow, _ := outbox.NewHTTP(outbox.HTTPOptions{Name: "s", URL: srv.URL + "/slow", Timeout: 50 * time.Millisecond})
 	if err := slow.Deliver(ctx, ev, payload(t)); err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("hanging receiver gave %v, want a timeout", err)
 	}
-	for _, bad := range []events.HTTPOptions{{Name: "x", URL: "ftp://x"}, {Name: "x", URL: "::"}, {URL: srv.URL}} {
-		if _, err := events.NewHTTP(bad); walletgate.ErrorCode(err) != walletgate.EInvalid {
+	for _, bad := range []outbox.HTTPOptions{{Name: "x", URL: "ftp://x"}, {Name: "x", URL: "::"}, {URL: srv.URL}} {
+		if _, err := outbox.NewHTTP(bad); walletgate.ErrorCode(err) != walletgate.EInvalid {
 			t.Errorf("NewHTTP(%+v) = %v, want EInvalid", bad, err)
 		}
 	}
@@ -113,7 +113,7 @@ func parseQuery(s string) (map[string]string, error) {
 
 func TestScript(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	s, err := events.NewScript(events.ScriptOptions{Name: "s", Script: `printf '%s\n%s' "$CRYPTOASSETS_EVENT_NAME" "$CRYPTOASSETS_EVENT_DATA" > "` + out + `"`})
+	s, err := outbox.NewScript(outbox.ScriptOptions{Name: "s", Script: `printf '%s\n%s' "$CRYPTOASSETS_EVENT_NAME" "$CRYPTOASSETS_EVENT_DATA" > "` + out + `"`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +124,11 @@ func TestScript(t *testing.T) {
 	if string(b) != "txupdate\n"+string(payload(t)) {
 		t.Fatalf("script saw %q", b)
 	}
-	fail, _ := events.NewScript(events.ScriptOptions{Name: "f", Script: "echo broken >&2; exit 3"})
+	fail, _ := outbox.NewScript(outbox.ScriptOptions{Name: "f", Script: "echo broken >&2; exit 3"})
 	if err := fail.Deliver(context.Background(), ev, payload(t)); err == nil || !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "broken") {
 		t.Fatalf("failing script gave %v", err)
 	}
-	slow, _ := events.NewScript(events.ScriptOptions{Name: "z", Script: "sleep 30", Timeout: 100 * time.Millisecond})
+	slow, _ := outbox.NewScript(outbox.ScriptOptions{Name: "z", Script: "sleep 30", Timeout: 100 * time.Millisecond})
 	start := time.Now()
 	if err := slow.Deliver(context.Background(), ev, payload(t)); err == nil {
 		t.Fatal("a script past its timeout succeeded")
@@ -152,7 +152,7 @@ func TestRedis(t *testing.T) {
 	if _, err := sub.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h, err := events.NewRedis(events.RedisOptions{Name: "r", Client: c, Channel: channel})
+	h, err := outbox.NewRedis(outbox.RedisOptions{Name: "r", Client: c, Channel: channel})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestRedis(t *testing.T) {
 	}
 	c2 := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer c2.Close()
-	down, _ := events.NewRedis(events.RedisOptions{Name: "d", Client: c2, Timeout: time.Second})
+	down, _ := outbox.NewRedis(outbox.RedisOptions{Name: "d", Client: c2, Timeout: time.Second})
 	if err := down.Deliver(ctx, ev, payload(t)); err == nil {
 		t.Fatal("publish to a dead Redis succeeded")
 	}
@@ -189,7 +189,7 @@ func TestWorker(t *testing.T) {
 	failing := true
 	calls := 0
 	var got []string
-	h := events.Func{HandlerName: "fn", Fn: func(_ context.Context, name string, u walletgate.TxUpdate, _ []byte) error {
+	h := outbox.Func{HandlerName: "fn", Fn: func(_ context.Context, name string, u walletgate.TxUpdate, _ []byte) error {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
@@ -199,7 +199,7 @@ func TestWorker(t *testing.T) {
 		got = append(got, u.EventID)
 		return nil
 	}}
-	w := events.NewWorker(st, h, events.WorkerOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Poll: 10 * time.Millisecond})
+	w := outbox.NewWorker(st, h, outbox.WorkerOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Poll: 10 * time.Millisecond})
 	if err := w.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func (p *publisher) PublishAccountEvent(coin, account string, payload []byte) er
 
 func TestSockets(t *testing.T) {
 	p := &publisher{}
-	if err := (events.Sockets{HandlerName: "ws", Publisher: p}).Deliver(context.Background(), ev, payload(t)); err != nil {
+	if err := (outbox.Sockets{HandlerName: "ws", Publisher: p}).Deliver(context.Background(), ev, payload(t)); err != nil {
 		t.Fatal(err)
 	}
 	if p.coin != "btc" || p.account != "alice" || string(p.payload) != string(payload(t)) {

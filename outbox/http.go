@@ -1,4 +1,4 @@
-package events
+package outbox
 
 import (
 	"bytes"
@@ -50,10 +50,10 @@ type HTTP struct{ o HTTPOptions }
 func NewHTTP(o HTTPOptions) (*HTTP, error) {
 	u, err := url.Parse(o.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, walletgate.Errorf(walletgate.EInvalid, "events: handler %q: url %q is not an http(s) URL", o.Name, o.URL)
+		return nil, walletgate.Errorf(walletgate.EInvalid, "outbox: handler %q: url %q is not an http(s) URL", o.Name, o.URL)
 	}
 	if o.Name == "" {
-		return nil, walletgate.Errorf(walletgate.EInvalid, "events: http handler for %s has no name", o.URL)
+		return nil, walletgate.Errorf(walletgate.EInvalid, "outbox: http handler for %s has no name", o.URL)
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
@@ -95,7 +95,7 @@ func (h *HTTP) Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byte)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.o.URL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("events: build POST to %s: %w", h.o.URL, err)
+		return fmt.Errorf("outbox: build POST to %s: %w", h.o.URL, err)
 	}
 	req.Header.Set("Content-Type", ctype)
 	if h.o.JSON && len(h.o.Secret) > 0 {
@@ -103,13 +103,13 @@ func (h *HTTP) Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byte)
 	}
 	resp, err := h.o.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("events: POST %s to %s: %w", ev.EventID, h.o.URL, err)
+		return fmt.Errorf("outbox: POST %s to %s: %w", ev.EventID, h.o.URL, err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, h.o.MaxErrorBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("events: POST %s to %s: status %s: %s", ev.EventID, h.o.URL, resp.Status, strings.TrimSpace(string(snippet)))
+		return fmt.Errorf("outbox: POST %s to %s: status %s: %s", ev.EventID, h.o.URL, resp.Status, strings.TrimSpace(string(snippet)))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package events
+package outbox
 
 import (
 	"context"
@@ -32,7 +32,7 @@ type Redis struct{ o RedisOptions }
 // NewRedis checks o and returns the handler.
 func NewRedis(o RedisOptions) (*Redis, error) {
 	if o.Name == "" || o.Client == nil {
-		return nil, walletgate.Errorf(walletgate.EInvalid, "events: redis handler %q needs a name and a client", o.Name)
+		return nil, walletgate.Errorf(walletgate.EInvalid, "outbox: redis handler %q needs a name and a client", o.Name)
 	}
 	if o.Channel == "" {
 		o.Channel = DefaultRedisChannel
@@ -55,7 +55,7 @@ func (r *Redis) Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byte
 	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
 	defer cancel()
 	if err := r.o.Client.Publish(ctx, r.o.Channel, body).Err(); err != nil {
-		return fmt.Errorf("events: publish %s to redis channel %s: %w", ev.EventID, r.o.Channel, err)
+		return fmt.Errorf("outbox: publish %s to redis channel %s: %w", ev.EventID, r.o.Channel, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package events
+package outbox
 
 import (
 	"bytes"
@@ -39,7 +39,7 @@ type Script struct{ o ScriptOptions }
 // NewScript checks o and returns the handler.
 func NewScript(o ScriptOptions) (*Script, error) {
 	if o.Name == "" || strings.TrimSpace(o.Script) == "" {
-		return nil, walletgate.Errorf(walletgate.EInvalid, "events: script handler %q needs a name and a script", o.Name)
+		return nil, walletgate.Errorf(walletgate.EInvalid, "outbox: script handler %q needs a name and a script", o.Name)
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
@@ -72,10 +72,10 @@ func (s *Script) Deliver(ctx context.Context, ev walletgate.TxUpdate, data []byt
 		o = o[len(o)-s.o.MaxOutput:]
 	}
 	if err != nil {
-		return fmt.Errorf("events: script %q for %s: %w: %s", s.o.Name, ev.EventID, err, strings.TrimSpace(string(o)))
+		return fmt.Errorf("outbox: script %q for %s: %w: %s", s.o.Name, ev.EventID, err, strings.TrimSpace(string(o)))
 	}
 	if s.o.LogOutput {
-		s.o.Logger.Info("events: script output", "handler", s.o.Name, "event_id", ev.EventID, "output", strings.TrimSpace(string(o)))
+		s.o.Logger.Info("outbox: script output", "handler", s.o.Name, "event_id", ev.EventID, "output", strings.TrimSpace(string(o)))
 	}
 	return nil
 }

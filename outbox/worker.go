@@ -1,4 +1,4 @@
-package events
+package outbox
 
 import (
 	"context"
@@ -95,7 +95,7 @@ func (w *Worker) Wake() {
 // from now on are kept for it even before Run starts. Run calls it too.
 func (w *Worker) Register(ctx context.Context) error {
 	if err := w.store.RegisterHandler(ctx, w.h.Name()); err != nil {
-		return fmt.Errorf("events: register handler %q: %w", w.h.Name(), err)
+		return fmt.Errorf("outbox: register handler %q: %w", w.h.Name(), err)
 	}
 	return nil
 }
@@ -112,7 +112,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case err != nil:
-			w.o.Logger.Warn("events: outbox claim failed", "handler", w.h.Name(), "err", err)
+			w.o.Logger.Warn("outbox: outbox claim failed", "handler", w.h.Name(), "err", err)
 			delay = w.backoff()
 		case w.failures > 0:
 			delay = w.backoff()
@@ -188,7 +188,7 @@ func (w *Worker) drainOnce(ctx context.Context) (int, error) {
 				msg = msg[:w.o.MaxErrorText]
 			}
 			if err != errHeldBack {
-				w.o.Logger.Warn("events: delivery failed", "handler", w.h.Name(), "event", it.Event.EventID, "attempt", it.Attempts, "err", err)
+				w.o.Logger.Warn("outbox: delivery failed", "handler", w.h.Name(), "event", it.Event.EventID, "attempt", it.Attempts, "err", err)
 			}
 			if rerr := w.store.RetryOutbox(ctx, w.h.Name(), it.ID, w.o.Now().Add(w.backoff()), msg); rerr != nil {
 				return len(items), rerr
@@ -213,7 +213,7 @@ func (w *Worker) release(ctx context.Context, items []walletgate.OutboxItem) {
 	defer cancel()
 	for _, it := range items {
 		if err := w.store.RetryOutbox(rctx, w.h.Name(), it.ID, w.o.Now(), "released at shutdown"); err != nil {
-			w.o.Logger.Warn("events: release at shutdown failed; the lease will expire", "handler", w.h.Name(), "event", it.Event.EventID, "err", err)
+			w.o.Logger.Warn("outbox: release at shutdown failed; the lease will expire", "handler", w.h.Name(), "event", it.Event.EventID, "err", err)
 			return
 		}
 	}

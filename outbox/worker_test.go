@@ -1,4 +1,4 @@
-package events_test
+package outbox_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/events"
+	"github.com/walletgate/walletgate/outbox"
 	"github.com/walletgate/walletgate/sqlite"
 )
 
@@ -51,14 +51,14 @@ func deliverOne(t *testing.T, store walletgate.DepositStore) (walletgate.TxUpdat
 		data []byte
 	}
 	got := make(chan delivery, 1)
-	h := events.Func{HandlerName: "bytes", Fn: func(_ context.Context, _ string, ev walletgate.TxUpdate, data []byte) error {
+	h := outbox.Func{HandlerName: "bytes", Fn: func(_ context.Context, _ string, ev walletgate.TxUpdate, data []byte) error {
 		select {
 		case got <- delivery{ev, append([]byte(nil), data...)}:
 		default:
 		}
 		return nil
 	}}
-	w := events.NewWorker(store, h, events.WorkerOptions{Poll: 5 * time.Millisecond})
+	w := outbox.NewWorker(store, h, outbox.WorkerOptions{Poll: 5 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()

@@ -139,7 +139,7 @@ func newFixture(t testing.TB, cfg status.Config) fixture {
 	store := openStore(t)
 	seed(t, store)
 	wallet := nullWallet(t)
-	tracker, err := deposits.New(store, map[string]walletgate.WalletBackend{"btc": wallet},
+	tracker, err := deposits.New(store, map[string]deposits.Coin{"btc": {Wallet: wallet}},
 		deposits.Options{Now: func() time.Time { return t0.Add(-5 * time.Minute) }})
 	if err != nil {
 		t.Fatalf("deposits.New: %v", err)

@@ -1,19 +1,4 @@
-// Package broadcasts sends queued outgoing payments (spec/cryptoassets.md
-// §9.2): every period, per coin, it collects the pending sends into one
-// broadcast (one multi-output transaction, amounts summed per address),
-// commits opened_at, asks the coin's wallet to send, and records the txid,
-// the fee and the sends' new state.
-//
-// A broadcast is two-phase so that it is never paid twice: once opened it
-// is never handed to the wallet again by this package, whatever happens.
-// If the wallet call fails, or the process dies before the close commits,
-// the broadcast stays open until an operator checks the chain and either
-// resolves it with the txid found there (BroadcastStore.CloseBroadcast) or
-// releases it (BroadcastStore.ReleaseBroadcast) so the next round sends it.
-//
-// Confirmations of a closed broadcast are polled by deposits.Tracker,
-// which feeds them to BroadcastStore.ApplyBroadcastTx.
-package broadcasts
+package withdrawals
 
 import (
 	"context"
@@ -87,15 +72,15 @@ type Broadcaster struct {
 // New returns a broadcaster sending coin's broadcasts with senders[coin].
 func New(store walletgate.BroadcastStore, senders map[string]walletgate.Sender, o Options) (*Broadcaster, error) {
 	if store == nil {
-		return nil, walletgate.Errorf(walletgate.EInvalid, "broadcasts: no store")
+		return nil, walletgate.Errorf(walletgate.EInvalid, "withdrawals: no store")
 	}
 	if len(senders) == 0 {
-		return nil, walletgate.Errorf(walletgate.EInvalid, "broadcasts: no coins configured")
+		return nil, walletgate.Errorf(walletgate.EInvalid, "withdrawals: no coins configured")
 	}
 	s := make(map[string]walletgate.Sender, len(senders))
 	for coin, snd := range senders {
 		if snd == nil {
-			return nil, walletgate.Errorf(walletgate.EInvalid, "broadcasts: coin %s has no sender", coin)
+			return nil, walletgate.Errorf(walletgate.EInvalid, "withdrawals: coin %s has no sender", coin)
 		}
 		s[coin] = snd
 	}
@@ -129,7 +114,7 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 	for {
 		for _, coin := range b.Coins() {
 			if err := b.RunOnce(ctx, coin); err != nil && ctx.Err() == nil {
-				b.o.Logger.Warn("broadcasts: round had failures", "coin", coin, "err", err)
+				b.o.Logger.Warn("withdrawals: round had failures", "coin", coin, "err", err)
 			}
 		}
 		select {
@@ -147,14 +132,14 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 func (b *Broadcaster) RunOnce(ctx context.Context, coin string) error {
 	snd, ok := b.senders[coin]
 	if !ok {
-		return walletgate.Errorf(walletgate.ENotFound, "broadcasts: coin %q is not configured (known: %v)", coin, b.Coins())
+		return walletgate.Errorf(walletgate.ENotFound, "withdrawals: coin %q is not configured (known: %v)", coin, b.Coins())
 	}
 	for {
 		sctx, cancel := context.WithTimeout(ctx, b.o.StoreTimeout)
 		_, ok, err := b.store.CollectBroadcast(sctx, coin, b.o.MaxSends, b.o.Now())
 		cancel()
 		if err != nil {
-			return fmt.Errorf("broadcasts: collect %s sends: %w", coin, err)
+			return fmt.Errorf("withdrawals: collect %s sends: %w", coin, err)
 		}
 		if !ok {
 			break
@@ -166,7 +151,7 @@ func (b *Broadcaster) RunOnce(ctx context.Context, coin string) error {
 		page, next, err := b.store.ListBroadcasts(sctx, coin, walletgate.BroadcastPending, walletgate.Page{Cursor: cursor, Limit: 100})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("broadcasts: list pending %s broadcasts: %w", coin, err)
+			return fmt.Errorf("withdrawals: list pending %s broadcasts: %w", coin, err)
 		}
 		pending = append(pending, page...)
 		if next == 0 {
@@ -200,7 +185,7 @@ func (b *Broadcaster) remindOpen(ctx context.Context, coin string) {
 	for _, o := range open {
 		ids = append(ids, o.ID)
 	}
-	b.o.Logger.Warn("broadcasts: open broadcasts wait for an operator to resolve (txid found on chain) or release (not on chain)",
+	b.o.Logger.Warn("withdrawals: open broadcasts wait for an operator to resolve (txid found on chain) or release (not on chain)",
 		"coin", coin, "ids", ids, "more", next != 0)
 }
 
@@ -215,7 +200,7 @@ func (b *Broadcaster) send(ctx context.Context, coin string, snd walletgate.Send
 	if err != nil {
 		// Not known to be opened, so not sent; if the open did commit,
 		// the broadcast waits for an operator like any open one.
-		return fmt.Errorf("broadcasts: open %s broadcast %d: %w", coin, id, err)
+		return fmt.Errorf("withdrawals: open %s broadcast %d: %w", coin, id, err)
 	}
 	label := fmt.Sprintf("Outgoing broadcast %d", id)
 	sctx, cancel := context.WithTimeout(ctx, b.o.SendTimeout)
@@ -224,11 +209,11 @@ func (b *Broadcaster) send(ctx context.Context, coin string, snd walletgate.Send
 	log := b.o.Logger.With("coin", coin, "broadcast", id, "outputs", len(br.Outputs), "total", walletgate.FormatSats(br.Total()))
 	switch {
 	case err != nil && txid == "":
-		log.Error("broadcasts: send failed; the broadcast stays open and is not resent: check the chain, then resolve it with the txid or release it",
+		log.Error("withdrawals: send failed; the broadcast stays open and is not resent: check the chain, then resolve it with the txid or release it",
 			"err", err)
-		return fmt.Errorf("broadcasts: send %s broadcast %d (left open): %w", coin, id, err)
+		return fmt.Errorf("withdrawals: send %s broadcast %d (left open): %w", coin, id, err)
 	case err != nil:
-		log.Warn("broadcasts: sent, but the wallet could not report the fee; recording fee 0", "txid", txid, "err", err)
+		log.Warn("withdrawals: sent, but the wallet could not report the fee; recording fee 0", "txid", txid, "err", err)
 		fee = 0
 	}
 	// The payment is out: record it even if ctx has ended meanwhile.
@@ -236,10 +221,10 @@ func (b *Broadcaster) send(ctx context.Context, coin string, snd walletgate.Send
 	_, err = b.store.CloseBroadcast(cctx, coin, id, txid, fee, b.o.Now())
 	cancel()
 	if err != nil {
-		log.Error("broadcasts: sent but not recorded; the broadcast stays open: resolve it with this txid", "txid", txid, "fee", fee, "err", err)
-		return fmt.Errorf("broadcasts: record %s broadcast %d as %s: %w", coin, id, txid, err)
+		log.Error("withdrawals: sent but not recorded; the broadcast stays open: resolve it with this txid", "txid", txid, "fee", fee, "err", err)
+		return fmt.Errorf("withdrawals: record %s broadcast %d as %s: %w", coin, id, txid, err)
 	}
-	log.Info("broadcasts: sent", "txid", txid, "fee", walletgate.FormatSats(fee))
+	log.Info("withdrawals: sent", "txid", txid, "fee", walletgate.FormatSats(fee))
 	b.mu.Lock()
 	b.last[coin] = b.o.Now()
 	b.mu.Unlock()

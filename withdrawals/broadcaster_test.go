@@ -1,4 +1,4 @@
-package broadcasts_test
+package withdrawals_test
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/broadcasts"
 	"github.com/walletgate/walletgate/chain"
 	"github.com/walletgate/walletgate/deposits"
 	"github.com/walletgate/walletgate/internal/regtest"
 	"github.com/walletgate/walletgate/nodewallet"
 	"github.com/walletgate/walletgate/sqlite"
+	"github.com/walletgate/walletgate/withdrawals"
 )
 
 // rig is a real btcd regtest node with btcwallet on top, a nodewallet
@@ -207,7 +207,7 @@ func TestBroadcastRegtest(t *testing.T) {
 	ctx := testCtx(t)
 	var mu sync.Mutex
 	var events []walletgate.TxUpdate
-	tr, err := deposits.New(r.store, map[string]walletgate.WalletBackend{"btc": r.w}, deposits.Options{CreditAt: 1,
+	tr, err := deposits.New(r.store, map[string]deposits.Coin{"btc": {Wallet: r.w, CreditAt: 1}}, deposits.Options{
 		OnEvents: func(_ string, ev []walletgate.TxUpdate) { mu.Lock(); events = append(events, ev...); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestBroadcastRegtest(t *testing.T) {
 	}
 
 	snd := &flaky{inner: r.w}
-	bc, err := broadcasts.New(r.store, map[string]walletgate.Sender{"btc": snd}, broadcasts.Options{})
+	bc, err := withdrawals.New(r.store, map[string]walletgate.Sender{"btc": snd}, withdrawals.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,14 +371,14 @@ func (f feeless) Send(ctx context.Context, to map[string]int64, label string) (s
 func TestBroadcastFeeUnreadable(t *testing.T) {
 	r := startRig(t)
 	ctx := testCtx(t)
-	tr, err := deposits.New(r.store, map[string]walletgate.WalletBackend{"btc": r.w}, deposits.Options{CreditAt: 1})
+	tr, err := deposits.New(r.store, map[string]deposits.Coin{"btc": {Wallet: r.w, CreditAt: 1}}, deposits.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.deposit(t, ctx, tr, "bob", 10_000_000)
 	d := regtest.NewKey(t, regtest.P2WPKH)
 	queue(t, r.store, "bob", d.Address(), 1_234_567, "f-1")
-	bc, err := broadcasts.New(r.store, map[string]walletgate.Sender{"btc": feeless{r.w}}, broadcasts.Options{})
+	bc, err := withdrawals.New(r.store, map[string]walletgate.Sender{"btc": feeless{r.w}}, withdrawals.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package broadcasts_test
+package withdrawals_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/broadcasts"
 	"github.com/walletgate/walletgate/sqlite"
+	"github.com/walletgate/walletgate/withdrawals"
 )
 
 // ledger records every payment it is asked to make and answers with a
@@ -52,9 +52,9 @@ func TestTwoBroadcasters(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := &ledger{labels: map[string]int{}}
-	var bcs []*broadcasts.Broadcaster
+	var bcs []*withdrawals.Broadcaster
 	for _, st := range stores {
-		bc, err := broadcasts.New(st, map[string]walletgate.Sender{"btc": l}, broadcasts.Options{MaxSends: 3})
+		bc, err := withdrawals.New(st, map[string]walletgate.Sender{"btc": l}, withdrawals.Options{MaxSends: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,11 +128,11 @@ func TestNew(t *testing.T) {
 		"no coins":   {st, nil},
 		"nil sender": {st, map[string]walletgate.Sender{"btc": nil}},
 	} {
-		if _, err := broadcasts.New(c.store, c.senders, broadcasts.Options{}); walletgate.ErrorCode(err) != walletgate.EInvalid {
+		if _, err := withdrawals.New(c.store, c.senders, withdrawals.Options{}); walletgate.ErrorCode(err) != walletgate.EInvalid {
 			t.Errorf("%s: %v, want EInvalid", name, err)
 		}
 	}
-	bc, _ := broadcasts.New(st, map[string]walletgate.Sender{"btc": &ledger{}}, broadcasts.Options{})
+	bc, _ := withdrawals.New(st, map[string]walletgate.Sender{"btc": &ledger{}}, withdrawals.Options{})
 	if err := bc.RunOnce(context.Background(), "doge"); walletgate.ErrorCode(err) != walletgate.ENotFound {
 		t.Fatalf("RunOnce on an unknown coin: %v", err)
 	}
@@ -166,7 +166,7 @@ func TestCloseSurvivesCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(bg)
 	defer cancel()
-	bc, _ := broadcasts.New(st, map[string]walletgate.Sender{"btc": cancelling{cancel}}, broadcasts.Options{})
+	bc, _ := withdrawals.New(st, map[string]walletgate.Sender{"btc": cancelling{cancel}}, withdrawals.Options{})
 	if err := bc.RunOnce(ctx, "btc"); err != nil {
 		t.Fatalf("RunOnce: %v", err)
 	}

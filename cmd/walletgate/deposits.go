@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,72 +17,65 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/blockio"
-	"github.com/walletgate/walletgate/broadcasts"
 	"github.com/walletgate/walletgate/config"
 	"github.com/walletgate/walletgate/depositapi"
 	"github.com/walletgate/walletgate/deposits"
-	"github.com/walletgate/walletgate/events"
 	"github.com/walletgate/walletgate/metrics"
 	"github.com/walletgate/walletgate/nodewallet"
 	"github.com/walletgate/walletgate/nullwallet"
+	"github.com/walletgate/walletgate/outbox"
 	"github.com/walletgate/walletgate/status"
 	"github.com/walletgate/walletgate/walletnotify"
+	"github.com/walletgate/walletgate/withdrawals"
 )
 
-// depositApp is the cryptoassets.core part of the app: one tracker per
-// coin that tracks deposits, the walletnotify intakes feeding them and one
-// outbox worker per event handler.
+// depositApp is the cryptoassets.core part of the app: one tracker for
+// every coin that tracks deposits, the walletnotify intakes feeding it and
+// one outbox worker per event handler.
 type depositApp struct {
-	trackers map[string]*deposits.Tracker
-	wallets  map[string]walletgate.WalletBackend
-	workers  []*events.Worker
+	tracker *deposits.Tracker
+	wallets map[string]walletgate.WalletBackend
+	workers []*outbox.Worker
 	// broadcaster sends queued withdrawals of the coins whose wallet can
 	// send; nil when none can.
-	broadcaster *broadcasts.Broadcaster
-	// blocks asks a coin's tracker to poll now; the chain backend's block
-	// events send here so confirmations advance without waiting for the
-	// poll period.
+	broadcaster *withdrawals.Broadcaster
+	// blocks asks the tracker to poll a coin now; the chain backend's
+	// block events send here so confirmations advance without waiting for
+	// the poll period.
 	blocks map[string]chan struct{}
 }
 
-// WalletNotify routes a walletnotify to the coin's tracker.
+// WalletNotify hands a walletnotify of a tracked coin to the tracker.
 func (d *depositApp) WalletNotify(ctx context.Context, coin, txid string) error {
-	t, err := d.tracker(coin)
-	if err != nil {
+	if err := d.tracks(coin); err != nil {
 		return err
 	}
-	return t.WalletNotify(ctx, coin, txid)
+	return d.tracker.WalletNotify(ctx, coin, txid)
 }
 
-// BlockNotify routes a blocknotify to the coin's tracker.
+// BlockNotify hands a blocknotify of a tracked coin to the tracker.
 func (d *depositApp) BlockNotify(ctx context.Context, coin, blockHash string) error {
-	t, err := d.tracker(coin)
-	if err != nil {
+	if err := d.tracks(coin); err != nil {
 		return err
 	}
-	return t.BlockNotify(ctx, coin, blockHash)
+	return d.tracker.BlockNotify(ctx, coin, blockHash)
 }
 
 // CreateAddress makes and watches an address through the coin's wallet.
 func (d *depositApp) CreateAddress(ctx context.Context, coin, account, externalID string) (walletgate.Watch, error) {
-	t, err := d.tracker(coin)
-	if err != nil {
+	if err := d.tracks(coin); err != nil {
 		return walletgate.Watch{}, err
 	}
-	return t.CreateAddress(ctx, coin, account, externalID)
+	return d.tracker.CreateAddress(ctx, coin, account, externalID)
 }
 
-func (d *depositApp) tracker(coin string) (*deposits.Tracker, error) {
-	t, ok := d.trackers[coin]
-	if !ok {
-		coins := make([]string, 0, len(d.trackers))
-		for c := range d.trackers {
-			coins = append(coins, c)
-		}
-		sort.Strings(coins)
-		return nil, walletgate.Errorf(walletgate.ENotFound, "coin %q does not track deposits (coins that do: %s)", coin, strings.Join(coins, ", "))
+// tracks is ENotFound, naming the coins that do, for a coin that does not
+// track deposits.
+func (d *depositApp) tracks(coin string) error {
+	if _, ok := d.wallets[coin]; ok {
+		return nil
 	}
-	return t, nil
+	return walletgate.Errorf(walletgate.ENotFound, "coin %q does not track deposits (coins that do: %s)", coin, strings.Join(d.tracker.Coins(), ", "))
 }
 
 // wake tells every outbox worker that events were queued.
@@ -93,7 +85,7 @@ func (d *depositApp) wake(string, []walletgate.TxUpdate) {
 	}
 }
 
-// kick asks coin's tracker to poll soon; it never blocks.
+// kick asks the tracker to poll coin soon; it never blocks.
 func (d *depositApp) kick(coin string) {
 	if ch, ok := d.blocks[coin]; ok {
 		select {
@@ -106,8 +98,8 @@ func (d *depositApp) kick(coin string) {
 // callbacks are the in-process event handlers a YAML file may name
 // (cryptoassets' InProcessEventHandler): Go cannot import a Python dotted
 // path, so the binary offers named functions instead.
-func callbacks(log *slog.Logger) map[string]events.Func {
-	return map[string]events.Func{
+func callbacks(log *slog.Logger) map[string]outbox.Func {
+	return map[string]outbox.Func{
 		"walletgate.log": {Fn: func(ctx context.Context, name string, ev walletgate.TxUpdate, data []byte) error {
 			log.Info("txupdate", "event_id", ev.EventID, "coin", ev.Coin, "account", ev.Account, "address", ev.Address,
 				"txid", ev.TxID, "amount", walletgate.FormatSats(ev.Amount), "confirmations", ev.Confirmations, "credited", ev.Credited)
@@ -117,10 +109,10 @@ func callbacks(log *slog.Logger) map[string]events.Func {
 }
 
 // wireDeposits builds deposit tracking when a coin tracks deposits: wallet
-// backends, trackers, event workers (registered before any tracker runs,
-// so no event is queued without them), walletnotify intakes, and the
+// backends, the tracker, event workers (registered before the tracker
+// runs, so no event is queued without them), walletnotify intakes, and the
 // deposit API when an admin key is set.
-func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletgate.DepositStore, mux *http.ServeMux, m *metrics.Metrics, publisher events.AccountPublisher, log *slog.Logger) (*depositApp, error) {
+func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletgate.DepositStore, mux *http.ServeMux, m *metrics.Metrics, publisher outbox.AccountPublisher, log *slog.Logger) (*depositApp, error) {
 	var coins []config.Coin
 	for _, c := range cfg.Coins {
 		if c.TracksDeposits() {
@@ -134,7 +126,7 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 		return nil, nil
 	}
 	dlog := log.With("surface", "deposits")
-	d := &depositApp{trackers: map[string]*deposits.Tracker{}, wallets: map[string]walletgate.WalletBackend{}, blocks: map[string]chan struct{}{}}
+	d := &depositApp{wallets: map[string]walletgate.WalletBackend{}, blocks: map[string]chan struct{}{}}
 
 	// Handlers first: Register must run before the first ApplyTx.
 	if len(cfg.Events) == 0 {
@@ -149,7 +141,7 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 		if closer != nil {
 			a.onClose("event handler "+ec.Name, closer)
 		}
-		w := events.NewWorker(store, h, events.WorkerOptions{
+		w := outbox.NewWorker(store, h, outbox.WorkerOptions{
 			Batch:      o.Batch,
 			Lease:      o.Lease.D(),
 			Poll:       o.Poll.D(),
@@ -164,6 +156,7 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 		a.critical = append(a.critical, task{"event worker " + ec.Name, w.Run})
 	}
 
+	tracked := make(map[string]deposits.Coin, len(coins))
 	for _, c := range coins {
 		wb, err := buildWallet(c)
 		if err != nil {
@@ -172,20 +165,21 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 		if cl, ok := wb.(interface{ Close() }); ok {
 			a.onClose("wallet backend "+c.Name, closerFunc(func() error { cl.Close(); return nil }))
 		}
-		t, err := deposits.New(store, map[string]walletgate.WalletBackend{c.Name: wb}, deposits.Options{
-			CreditAt:         c.CreditConfirmations,
-			MaxConfirmations: c.MaxConfirmations,
-			PollInterval:     cfg.Deposits.PollInterval.D(),
-			FetchTimeout:     cfg.Deposits.FetchTimeout.D(),
-			OnEvents:         d.wake,
-			Logger:           dlog, // the tracker names the coin on each line
-		})
-		if err != nil {
-			return nil, fmt.Errorf("coin %s: %w", c.Name, err)
-		}
-		d.trackers[c.Name] = t
 		d.wallets[c.Name] = wb
-		a.critical = append(a.critical, task{"deposit tracker " + c.Name, t.Run})
+		tracked[c.Name] = deposits.Coin{Wallet: wb, CreditAt: c.CreditConfirmations, MaxConfirmations: c.MaxConfirmations}
+	}
+	t, err := deposits.New(store, tracked, deposits.Options{
+		PollInterval: cfg.Deposits.PollInterval.D(),
+		FetchTimeout: cfg.Deposits.FetchTimeout.D(),
+		OnEvents:     d.wake,
+		Logger:       dlog, // the tracker names the coin on each line
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.tracker = t
+	a.critical = append(a.critical, task{"deposit tracker", t.Run})
+	for _, c := range coins {
 		blocks := make(chan struct{}, 1)
 		d.blocks[c.Name] = blocks
 		coin := c.Name
@@ -206,7 +200,7 @@ func wireDeposits(ctx context.Context, a *app, cfg *config.Config, store walletg
 	if err := wireIntakes(a, cfg, coins, d, d.wallets, log); err != nil {
 		return nil, err
 	}
-	bstore, senders, err := wireBroadcasts(a, cfg, d, store, dlog)
+	bstore, senders, err := wireWithdrawals(a, cfg, d, store, dlog)
 	if err != nil {
 		return nil, err
 	}
@@ -296,13 +290,13 @@ func blockioNetwork(coin, network string) string {
 
 // buildHandler makes one event handler; the io.Closer, when not nil, is
 // what the handler holds open (a Redis client).
-func buildHandler(ec config.EventHandler, cfg *config.Config, publisher events.AccountPublisher, log *slog.Logger) (events.Handler, interface{ Close() error }, error) {
+func buildHandler(ec config.EventHandler, cfg *config.Config, publisher outbox.AccountPublisher, log *slog.Logger) (outbox.Handler, interface{ Close() error }, error) {
 	switch ec.Type {
 	case config.EventHTTP:
-		h, err := events.NewHTTP(events.HTTPOptions{Name: ec.Name, URL: ec.URL, Timeout: ec.Timeout.D(), JSON: ec.JSON, Secret: []byte(ec.Secret)})
+		h, err := outbox.NewHTTP(outbox.HTTPOptions{Name: ec.Name, URL: ec.URL, Timeout: ec.Timeout.D(), JSON: ec.JSON, Secret: []byte(ec.Secret)})
 		return h, nil, err
 	case config.EventScript:
-		h, err := events.NewScript(events.ScriptOptions{Name: ec.Name, Script: ec.Script, Timeout: ec.Timeout.D(), LogOutput: ec.LogOutput, Logger: log.With("handler", ec.Name)})
+		h, err := outbox.NewScript(outbox.ScriptOptions{Name: ec.Name, Script: ec.Script, Timeout: ec.Timeout.D(), LogOutput: ec.LogOutput, Logger: log.With("handler", ec.Name)})
 		return h, nil, err
 	case config.EventRedis:
 		opts, err := redis.ParseURL(ec.URL)
@@ -310,7 +304,7 @@ func buildHandler(ec config.EventHandler, cfg *config.Config, publisher events.A
 			return nil, nil, fmt.Errorf("redis url: %w", err)
 		}
 		client := redis.NewClient(opts)
-		h, err := events.NewRedis(events.RedisOptions{Name: ec.Name, Client: client, Channel: ec.Channel, Timeout: ec.Timeout.D()})
+		h, err := outbox.NewRedis(outbox.RedisOptions{Name: ec.Name, Client: client, Channel: ec.Channel, Timeout: ec.Timeout.D()})
 		if err != nil {
 			client.Close()
 			return nil, nil, err
@@ -320,7 +314,7 @@ func buildHandler(ec config.EventHandler, cfg *config.Config, publisher events.A
 		if publisher == nil {
 			return nil, nil, fmt.Errorf("socket delivery is not available in this build")
 		}
-		return events.Sockets{HandlerName: ec.Name, Publisher: publisher}, nil, nil
+		return outbox.Sockets{HandlerName: ec.Name, Publisher: publisher}, nil, nil
 	case config.EventFunc:
 		fns := callbacks(log)
 		f, ok := fns[ec.Callback]
@@ -424,7 +418,7 @@ func wireStatus(a *app, cfg *config.Config, coins []config.Coin, d *depositApp, 
 	}
 	var sources []status.Source
 	for _, c := range coins {
-		ws := status.WalletSource{Coin: c.Name, Wallet: d.wallets[c.Name], Notifies: d.trackers[c.Name]}
+		ws := status.WalletSource{Coin: c.Name, Wallet: d.wallets[c.Name], Notifies: d.tracker}
 		if d.broadcaster != nil {
 			ws.Broadcasts = d.broadcaster
 		}
@@ -452,11 +446,11 @@ func maxConfirmations(coins []config.Coin) int64 {
 	return m
 }
 
-// wireBroadcasts starts the broadcaster for the coins whose wallet can
+// wireWithdrawals starts the broadcaster for the coins whose wallet can
 // send (spec §9.2): queued sends are batched into one transaction per coin
 // every broadcast period. It returns the store's send side and the coins
 // that can send.
-func wireBroadcasts(a *app, cfg *config.Config, d *depositApp, store walletgate.DepositStore, log *slog.Logger) (walletgate.BroadcastStore, map[string]bool, error) {
+func wireWithdrawals(a *app, cfg *config.Config, d *depositApp, store walletgate.DepositStore, log *slog.Logger) (walletgate.BroadcastStore, map[string]bool, error) {
 	bstore, ok := store.(walletgate.BroadcastStore)
 	if !ok {
 		return nil, nil, fmt.Errorf("the deposit store %T cannot queue sends", store)
@@ -472,12 +466,12 @@ func wireBroadcasts(a *app, cfg *config.Config, d *depositApp, store walletgate.
 	if len(senders) == 0 {
 		return bstore, can, nil
 	}
-	b, err := broadcasts.New(bstore, senders, broadcasts.Options{
+	b, err := withdrawals.New(bstore, senders, withdrawals.Options{
 		Period: cfg.Deposits.BroadcastPeriod.D(),
-		Logger: log.With("part", "broadcasts"),
+		Logger: log.With("part", "withdrawals"),
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("broadcasts: %w", err)
+		return nil, nil, err
 	}
 	d.broadcaster = b
 	a.critical = append(a.critical, task{"broadcaster", b.Run})
