@@ -95,7 +95,7 @@ func TestAccountEventsDirect(t *testing.T) {
 
 	rc.emit(t, "subscribe_account", map[string]any{"account": "alice", "key": accountKey})
 	expect("account_subscribed", `{"account":"alice"}`)
-	rc.c.CloseNow()
+	rc.closeNow()
 	waitAccounts(t, e, 0)
 }
 
@@ -148,20 +148,12 @@ func waitAccounts(t *testing.T, e *testEnv, n int) {
 	}
 }
 
-// The official client over every path: the direct websocket, the library's
-// websocket, polling upgraded to websocket, and polling alone.
+// The official client over every transport mode: a websocket, polling
+// upgraded to websocket, and polling alone.
 func TestAccountEventsOfficialClient(t *testing.T) {
-	for _, tc := range []struct {
-		name, mode string
-		library    bool
-	}{
-		{"websocket", "websocket", false},
-		{"websocket-library", "websocket", true},
-		{"polling-upgrade", "polling", false},
-		{"polling-only", "polling-only", false},
-	} {
+	for _, tc := range officialModes {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTestEnv(t, hub.Config{AccountKey: checkKey}, socketio.Config{LibraryWebSocket: tc.library})
+			e := newTestEnv(t, hub.Config{AccountKey: checkKey}, socketio.Config{})
 			nc := startNodeClient(t, e.ts.URL, tc.mode)
 			awaitConnected(t, nc, tc.mode)
 

@@ -3,6 +3,7 @@ package socketio_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,39 +19,42 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/coder/websocket"
 
 	"github.com/walletgate/walletgate/chain"
 	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/socketio"
 )
 
-// The load clients speak Engine.IO v4 / Socket.IO v5 text frames over
-// gorilla/websocket: one goroutine and small buffers each, so they can run
-// by the ten thousand. With transport "tcp" they run in a child process
-// (this test binary re-run as TestHelperLoadClients) over loopback, so the
-// benchmark process holds only the server and its memory is the server's.
-// A process may hold 20,000 descriptors here (a hard limit that cannot be
-// raised without privileges), which a server with 20,000 TCP clients
-// exceeds; transport "pipe" therefore runs the clients in process over
-// net.Pipe, and its memory figure counts both ends.
+// The load clients speak Engine.IO v4 / Socket.IO v5 themselves, over a
+// websocket (coder/websocket) or long-polling (net/http): one goroutine
+// each, so they can run by the ten thousand. With transport "tcp" they run
+// in a child process (this test binary re-run as TestHelperLoadClients)
+// over loopback, so the benchmark process holds only the server and its
+// memory is the server's. A process may hold 20,000 descriptors here (a
+// hard limit that cannot be raised without privileges), which a server
+// with 20,000 TCP clients exceeds; transport "pipe" therefore runs the
+// clients in process over net.Pipe, and its memory figure counts both
+// ends.
 
 const (
-	envLoadURL = "WALLETGATE_LOADCLIENT_URL"
-	envLoadN   = "WALLETGATE_LOADCLIENT_N"
+	envLoadURL  = "WALLETGATE_LOADCLIENT_URL"
+	envLoadN    = "WALLETGATE_LOADCLIENT_N"
+	envLoadMode = "WALLETGATE_LOADCLIENT_MODE"
 )
 
-// loadClients connects n clients with dial, each subscribing to
-// addrs[i%len(addrs)], and reports on out: "ready" once all are connected
-// and got their first balance, then "block H" each time all n received
-// block H.
-func loadClients(ctx context.Context, dial func(ctx context.Context) (net.Conn, error), url string, n int, addrs []string, out io.Writer) error {
-	d := websocket.Dialer{
-		NetDialContext:   func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
-		ReadBufferSize:   512,
-		WriteBufferSize:  256,
-		HandshakeTimeout: 30 * time.Second,
-	}
+// loadClients connects n clients with dial over mode ("websocket" or
+// "polling"), each subscribing to addrs[i%len(addrs)], and reports on out:
+// "ready" once all are connected and got their first balance, then
+// "block H" each time all n received block H. base is the server's
+// http:// URL.
+func loadClients(ctx context.Context, dial func(ctx context.Context) (net.Conn, error), base, mode string, n int, addrs []string, out io.Writer) error {
+	hc := &http.Client{Transport: &http.Transport{
+		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
+		MaxIdleConnsPerHost: 2 * n,
+		WriteBufferSize:     512,
+		ReadBufferSize:      1024,
+	}}
 	var (
 		mu     sync.Mutex
 		counts = map[int64]int{}
@@ -77,45 +81,53 @@ func loadClients(ctx context.Context, dial func(ctx context.Context) (net.Conn, 
 	}
 	sem := make(chan struct{}, 64)
 	var connected sync.WaitGroup
-	conns := make([]*websocket.Conn, n)
 	for i := range n {
 		connected.Add(1)
 		sem <- struct{}{}
 		wg.Go(func() {
-			c, err := handshake(ctx, &d, url)
-			if err == nil {
-				err = c.WriteMessage(websocket.TextMessage, []byte(`42["subscribe",{"address":"`+addrs[i%len(addrs)]+`"}]`))
-			}
-			if err != nil {
-				<-sem
-				failed.Store(err)
-				connected.Done()
-				return
-			}
-			conns[i] = c
 			first := true
-			for {
-				_, msg, err := c.ReadMessage()
-				if err != nil {
-					if first {
-						<-sem
-						failed.Store(fmt.Errorf("client %d: %w", i, err))
-						connected.Done()
-					}
-					return
-				}
-				if first && strings.HasPrefix(string(msg), `42["balance_changed",`) {
+			ready := func(err error) {
+				if first {
 					first = false
 					<-sem
+					if err != nil {
+						failed.Store(fmt.Errorf("client %d: %w", i, err))
+					}
 					connected.Done()
 				}
-				switch {
-				case len(msg) == 1 && msg[0] == '2':
-					_ = c.WriteMessage(websocket.TextMessage, []byte("3"))
-				case strings.HasPrefix(string(msg), `42["block",{"height":`):
-					s := string(msg[len(`42["block",{"height":`):])
-					if h, err := strconv.ParseInt(strings.TrimSuffix(s, "}]"), 10, 64); err == nil {
-						gotBlock(h)
+			}
+			var lc loadConn
+			var err error
+			if mode == "polling" {
+				lc, err = pollHandshakeLoad(ctx, hc, base)
+			} else {
+				lc, err = wsHandshakeLoad(ctx, hc, base)
+			}
+			if err == nil {
+				err = lc.write(ctx, `42["subscribe",{"address":"`+addrs[i%len(addrs)]+`"}]`)
+			}
+			if err != nil {
+				ready(err)
+				return
+			}
+			defer lc.close()
+			for {
+				pks, err := lc.read(ctx)
+				if err != nil {
+					ready(err)
+					return
+				}
+				for _, msg := range pks {
+					switch {
+					case msg == "2":
+						_ = lc.write(ctx, "3")
+					case first && strings.HasPrefix(msg, `42["balance_changed",`):
+						ready(nil)
+					case strings.HasPrefix(msg, `42["block",{"height":`):
+						s := msg[len(`42["block",{"height":`):]
+						if h, err := strconv.ParseInt(strings.TrimSuffix(s, "}]"), 10, 64); err == nil {
+							gotBlock(h)
+						}
 					}
 				}
 			}
@@ -127,41 +139,138 @@ func loadClients(ctx context.Context, dial func(ctx context.Context) (net.Conn, 
 	}
 	report("ready")
 	<-ctx.Done()
-	for _, c := range conns {
-		if c != nil {
-			c.Close()
-		}
-	}
 	wg.Wait()
 	return nil
 }
 
-func handshake(ctx context.Context, d *websocket.Dialer, url string) (*websocket.Conn, error) {
-	c, _, err := d.DialContext(ctx, url, nil)
+// loadConn is one load client's session.
+type loadConn interface {
+	write(ctx context.Context, packet string) error
+	read(ctx context.Context) ([]string, error)
+	close()
+}
+
+type wsLoad struct{ c *websocket.Conn }
+
+func (w wsLoad) write(ctx context.Context, p string) error {
+	return w.c.Write(ctx, websocket.MessageText, []byte(p))
+}
+
+func (w wsLoad) read(ctx context.Context) ([]string, error) {
+	_, b, err := w.c.Read(ctx)
+	return []string{string(b)}, err
+}
+
+func (w wsLoad) close() { w.c.CloseNow() }
+
+func wsHandshakeLoad(ctx context.Context, hc *http.Client, base string) (loadConn, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
+	c, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}
-	_, open, err := c.ReadMessage()
-	if err != nil || len(open) == 0 || open[0] != '0' {
-		c.Close()
-		return nil, fmt.Errorf("open packet %q: %v", open, err)
-	}
-	if err := c.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
-		c.Close()
+	c.SetReadLimit(1 << 20)
+	lc := wsLoad{c}
+	if err := loadConnect(dctx, lc); err != nil {
+		c.CloseNow()
 		return nil, err
 	}
-	_, connect, err := c.ReadMessage()
-	if err != nil || !strings.HasPrefix(string(connect), "40") {
-		c.Close()
-		return nil, fmt.Errorf("connect packet %q: %v", connect, err)
+	return lc, nil
+}
+
+type pollLoad struct {
+	hc  *http.Client
+	url string
+}
+
+func (p pollLoad) write(ctx context.Context, pk string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, strings.NewReader(pk))
+	if err != nil {
+		return err
 	}
-	return c, nil
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func (p pollLoad) read(ctx context.Context) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET: HTTP %d %s", resp.StatusCode, b)
+	}
+	return strings.Split(string(b), "\x1e"), nil
+}
+
+func (p pollLoad) close() {}
+
+func pollHandshakeLoad(ctx context.Context, hc *http.Client, base string) (loadConn, error) {
+	p := pollLoad{hc: hc, url: base + "/socket.io/?EIO=4&transport=polling"}
+	open, err := p.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var hs struct{ Sid string }
+	if len(open[0]) == 0 || open[0][0] != '0' || json.Unmarshal([]byte(open[0][1:]), &hs) != nil {
+		return nil, fmt.Errorf("open packet %q", open)
+	}
+	p.url += "&sid=" + hs.Sid
+	if err := p.write(ctx, "40"); err != nil {
+		return nil, err
+	}
+	for {
+		pks, err := p.read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, pk := range pks {
+			if strings.HasPrefix(pk, "40") {
+				return p, nil
+			}
+		}
+	}
+}
+
+// loadConnect reads the open packet and joins "/".
+func loadConnect(ctx context.Context, lc loadConn) error {
+	open, err := lc.read(ctx)
+	if err != nil || len(open[0]) == 0 || open[0][0] != '0' {
+		return fmt.Errorf("open packet %q: %v", open, err)
+	}
+	if err := lc.write(ctx, "40"); err != nil {
+		return err
+	}
+	connect, err := lc.read(ctx)
+	if err != nil || !strings.HasPrefix(connect[0], "40") {
+		return fmt.Errorf("connect packet %q: %v", connect, err)
+	}
+	return nil
 }
 
 // TestHelperLoadClients is the child process of the tcp benchmarks; run
 // directly it does nothing.
 func TestHelperLoadClients(t *testing.T) {
-	url, nStr := os.Getenv(envLoadURL), os.Getenv(envLoadN)
+	url, nStr, mode := os.Getenv(envLoadURL), os.Getenv(envLoadN), os.Getenv(envLoadMode)
 	if url == "" {
 		t.Skip("helper process for BenchmarkSocketIOClients")
 	}
@@ -173,9 +282,9 @@ func TestHelperLoadClients(t *testing.T) {
 	}()
 	dial := func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "tcp", strings.TrimPrefix(strings.Split(url, "/socket.io")[0], "ws://"))
+		return d.DialContext(ctx, "tcp", strings.TrimPrefix(url, "http://"))
 	}
-	if err := loadClients(ctx, dial, url, n, benchAddrs(t), os.Stdout); err != nil {
+	if err := loadClients(ctx, dial, url, mode, n, benchAddrs(t), os.Stdout); err != nil {
 		fmt.Println("error", err)
 	}
 }
@@ -233,27 +342,25 @@ func memInUse() uint64 {
 	return m.HeapInuse + m.StackInuse
 }
 
-// BenchmarkSocketIOClients holds N websocket clients and measures the
-// server memory per client and the time for one block event to reach all
-// of them (ns/op).
+// BenchmarkSocketIOClients holds N clients, over websockets opened at
+// once or over long-polling, and measures the server memory and
+// goroutines per client and the time for one block event to reach all of
+// them (ns/op).
 func BenchmarkSocketIOClients(b *testing.B) {
 	for _, tc := range []struct {
-		transport string
-		n         int
-	}{{"tcp", 1000}, {"tcp", 10000}, {"pipe", 10000}, {"pipe", 20000}} {
-		for _, lib := range []bool{false, true} {
-			path := "direct"
-			if lib {
-				path = "library"
-			}
-			b.Run(fmt.Sprintf("%s/%s/clients=%d", path, tc.transport, tc.n), func(b *testing.B) {
-				benchClients(b, socketio.Config{LibraryWebSocket: lib}, tc.transport, tc.n)
-			})
-		}
+		mode, transport string
+		n               int
+	}{
+		{"websocket", "tcp", 1000}, {"websocket", "tcp", 10000}, {"websocket", "pipe", 10000}, {"websocket", "pipe", 20000},
+		{"polling", "tcp", 1000}, {"polling", "tcp", 5000}, {"polling", "pipe", 1000},
+	} {
+		b.Run(fmt.Sprintf("%s/%s/clients=%d", tc.mode, tc.transport, tc.n), func(b *testing.B) {
+			benchClients(b, socketio.Config{}, tc.mode, tc.transport, tc.n)
+		})
 	}
 }
 
-func benchClients(b *testing.B, cfg socketio.Config, transport string, n int) {
+func benchClients(b *testing.B, cfg socketio.Config, mode, transport string, n int) {
 	e := newTestEnv(b, hub.Config{}, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -265,9 +372,9 @@ func benchClients(b *testing.B, cfg socketio.Config, transport string, n int) {
 	goroutines := runtime.NumGoroutine()
 	switch transport {
 	case "tcp":
-		url = e.wsURL()
+		url = e.ts.URL
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperLoadClients$", "-test.v=false")
-		cmd.Env = append(os.Environ(), envLoadURL+"="+url, envLoadN+"="+strconv.Itoa(n), "GOMAXPROCS=1")
+		cmd.Env = append(os.Environ(), envLoadURL+"="+url, envLoadN+"="+strconv.Itoa(n), envLoadMode+"="+mode, "GOMAXPROCS=1")
 		stdin, _ := cmd.StdinPipe()
 		stdout, _ := cmd.StdoutPipe()
 		cmd.Stderr = os.Stderr
@@ -286,11 +393,11 @@ func benchClients(b *testing.B, cfg socketio.Config, transport string, n int) {
 		ln := &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
 		hs := &http.Server{Handler: e.ts.Config.Handler}
 		go func() { _ = hs.Serve(ln) }()
-		url = "ws://pipe/socket.io/?EIO=4&transport=websocket"
+		url = "http://pipe"
 		pr, pw := io.Pipe()
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := loadClients(ctx, ln.dial, url, n, benchAddrs(b), pw); err != nil {
+			if err := loadClients(ctx, ln.dial, url, mode, n, benchAddrs(b), pw); err != nil {
 				_, _ = fmt.Fprintln(pw, "error", err)
 			}
 		})

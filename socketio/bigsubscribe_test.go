@@ -26,12 +26,9 @@ const bigSubscribeRuns = 20
 // unsubscribe after the burst is answered, and no slow-consumer close was
 // made).
 func TestOfficialClientSubscribesMaximum(t *testing.T) {
-	for _, tc := range []struct {
-		name, mode string
-		library    bool
-	}{{"websocket", "websocket", false}, {"websocket-library", "websocket", true}, {"polling-upgrade", "polling", false}} {
+	for _, tc := range officialModes {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTestEnv(t, hub.Config{}, socketio.Config{LibraryWebSocket: tc.library})
+			e := newTestEnv(t, hub.Config{}, socketio.Config{})
 			n := socketio.DefaultConfig().MaxAddresses
 			addrs := make([]string, n)
 			want := map[string]int64{}
@@ -111,14 +108,17 @@ func nextLine(t *testing.T, nc *nodeClient) (string, json.RawMessage) {
 
 // TestSubscribeMaximumWithoutReading checks the other side: a client that
 // subscribes the maximum in the list form and then reads nothing is still
-// disconnected (by the direct path's write timeout, or the library's ping
-// timeout), with its subscriptions released.
+// disconnected (a websocket by its write timeout, a polling session that
+// stops polling by the ping timeout), with its subscriptions released.
 func TestSubscribeMaximumWithoutReading(t *testing.T) {
-	for _, library := range []bool{false, true} {
-		t.Run(fmt.Sprintf("library=%v", library), func(t *testing.T) {
+	for _, mode := range []string{modeWebSocket, modePolling} {
+		t.Run(mode, func(t *testing.T) {
+			// A websocket is ended by its write timeout; a polling session,
+			// which has nothing to write to, by the ping timeout, which must
+			// leave it time to post the subscribe.
+			ping := map[string]time.Duration{modeWebSocket: 200 * time.Millisecond, modePolling: time.Second}[mode]
 			e := newTestEnv(t, hub.Config{}, socketio.Config{
-				LibraryWebSocket: library, WriteTimeout: 200 * time.Millisecond,
-				PingInterval: 200 * time.Millisecond, PingTimeout: 200 * time.Millisecond,
+				WriteTimeout: 200 * time.Millisecond, PingInterval: ping, PingTimeout: ping,
 			})
 			n := socketio.DefaultConfig().MaxAddresses
 			var us []walletgate.UTXO
@@ -131,8 +131,16 @@ func TestSubscribeMaximumWithoutReading(t *testing.T) {
 				addrs[i] = a
 				e.be.SetUnspent(sc.Hash, us)
 			}
-			c := dialStalledList(t, e.wsURL(), addrs)
-			defer c.CloseNow()
+			if mode == modeWebSocket {
+				c := dialStalledList(t, e.wsURL(), addrs)
+				defer c.CloseNow()
+			} else {
+				sub, err := json.Marshal([]any{"subscribe", map[string]any{"addresses": addrs}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pollStalled(t, e.ts.URL, "42"+string(sub))
+			}
 			deadline := time.Now().Add(20 * time.Second)
 			for e.hub.Stats().Conns != 0 || e.hub.Stats().Watched != 0 {
 				if time.Now().After(deadline) {

@@ -2,13 +2,26 @@
 // /socket.io/ (spec/bitweb-api.md §4): Socket.IO protocol v5 over
 // Engine.IO v4, websocket and polling with the upgrade between them.
 //
-// Two paths serve it. Polling, and websockets upgraded from polling, run on
-// github.com/zishang520/socket.io (a port of the Node.js server that
-// interoperates with the official socket.io-client 4.x). A websocket opened
-// at once (transport=websocket, no sid: how the Bitweb wallet connects) is
-// served by this package's direct path (websocket.go), which holds a client
-// in about a quarter of the library's memory (BENCH.md). Both are tested
-// against the official client.
+// One implementation serves every transport (engine.go): an Engine.IO
+// session starts on HTTP long-polling (polling.go) or on a websocket
+// opened at once (transport=websocket, no sid: how the Bitweb wallet
+// connects; websocket.go), and a polling session may move to a websocket
+// (upgrade.go); the Socket.IO layer (socket.go) is the same on all of
+// them. Websockets are coder/websocket's. A websocket client costs one
+// goroutine (its reader; a writer runs only while packets are queued) and
+// a polling client only the request it holds open; one keepalive loop
+// pings them all (BENCH.md). The official socket.io-client is tested on
+// all three transport modes.
+//
+// The wire is the reference server's (Node engine.io 6 / socket.io 4, and
+// zishang520/socket.io, which this package replaced): the open packet's
+// fields, the JSON errors of a bad sid, transport or handshake (HTTP 400),
+// CORS "*" with preflight, payloads joined by the record separator and
+// compressed from Config.CompressionThreshold, 413 for a POST over
+// Config.MaxPayload, a second concurrent GET or POST closing the session,
+// and the probe, noop and upgrade packets of the upgrade. Binary messages
+// and Socket.IO binary events are ignored: no event of this API carries
+// binary data.
 //
 // Events, as the original:
 //

@@ -47,7 +47,7 @@ func startNodeClient(t *testing.T, url, mode string) *nodeClient {
 		t.Fatalf("start node: %v", err)
 	}
 	nc := &nodeClient{stdin: stdin, lines: make(chan map[string]json.RawMessage, 100)}
-	done := make(chan struct{})
+	done, stop := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(stdout)
@@ -58,10 +58,14 @@ func startNodeClient(t *testing.T, url, mode string) *nodeClient {
 				t.Errorf("driver printed %q: %v", sc.Text(), err)
 				continue
 			}
-			nc.lines <- m
+			select {
+			case nc.lines <- m:
+			case <-stop: // the test is over: lines it did not read are dropped
+			}
 		}
 	}()
 	t.Cleanup(func() {
+		close(stop)
 		_, _ = io.WriteString(stdin, `{"exit":true}`+"\n")
 		stdin.Close()
 		waited := make(chan error, 1)
@@ -130,64 +134,61 @@ func fmtLine(m map[string]json.RawMessage) string {
 	return string(b)
 }
 
+// officialModes are the driver's transport modes: a websocket only (as the
+// Bitweb wallet connects), polling upgraded to a websocket, polling only.
+var officialModes = []struct{ name, mode string }{
+	{"websocket", "websocket"},
+	{"polling-upgrade", "polling"},
+	{"polling-only", "polling-only"},
+}
+
+// TestOfficialClient runs the official client over every transport mode,
+// on the default namespace and on a coin namespace, and checks that the
+// events came over the transport the mode ends on.
 func TestOfficialClient(t *testing.T) {
-	for _, tc := range []struct {
-		name, mode string
-		library    bool // direct websockets served by the library too
-	}{{"websocket", "websocket", false}, {"websocket-library", "websocket", true}, {"polling-upgrade", "polling", false}} {
-		t.Run(tc.name, func(t *testing.T) {
-			mode := tc.mode
-			e := newTestEnv(t, hub.Config{}, socketio.Config{LibraryWebSocket: tc.library})
-			addr, sc := e.addr(t, 7)
-			e.be.SetBalance(sc.Hash, 100, 0)
-			nc := startNodeClient(t, e.ts.URL, mode)
-			if open := nc.expect(t, "open"); string(open["transport"]) != fmt.Sprintf("%q", mode) {
-				t.Fatalf("opened over %s, want %s", open["transport"], mode)
-			}
-			if mode == "polling" {
-				// The upgrade and the namespace connect race; both must come.
-				seen := map[string]string{}
-				for range 2 {
-					select {
-					case m := <-nc.lines:
-						var ev string
-						_ = json.Unmarshal(m["event"], &ev)
-						seen[ev] = string(m["transport"])
-					case <-time.After(10 * time.Second):
-						t.Fatalf("saw only %v", seen)
-					}
-				}
-				if tr, ok := seen["upgrade"]; !ok || tr != `"websocket"` {
-					t.Fatalf("no upgrade to websocket: %v", seen)
-				}
-				if _, ok := seen["connect"]; !ok {
-					t.Fatalf("no connect: %v", seen)
-				}
-			} else {
-				nc.expect(t, "connect")
-			}
-			nc.emit(t, "subscribe", map[string]any{"address": " " + addr + " "})
-			if d := string(nc.expect(t, "subscribed")["data"]); d != `{"address":"`+addr+`"}` {
-				t.Fatalf("subscribed %s", d)
-			}
-			want := `{"balance":100,"confirmed":100,"unconfirmed":0,"pending_out":0,"utxos":[],"height":1000}`
-			if d := string(nc.expect(t, "balance_changed")["data"]); d != want {
-				t.Fatalf("balance_changed %s, want %s", d, want)
-			}
-			nc.emit(t, "subscribe", map[string]any{"address": addr})
-			if d := string(nc.expect(t, "error")["data"]); d != `{"message":"rate limited"}` {
-				t.Fatalf("error %s", d)
-			}
-			e.be.SetBalance(sc.Hash, 100, 50)
-			e.change(t, sc.Hash)
-			want = `{"balance":150,"confirmed":100,"unconfirmed":50,"pending_out":0,"utxos":[],"height":1000}`
-			if d := string(nc.expect(t, "balance_changed")["data"]); d != want {
-				t.Fatalf("balance_changed %s, want %s", d, want)
-			}
-			e.block(1001)
-			if d := string(nc.expect(t, "block")["data"]); d != `{"height":1001}` {
-				t.Fatalf("block %s", d)
-			}
-		})
+	for _, tc := range officialModes {
+		for _, nsp := range []string{"/", "/btc"} {
+			t.Run(tc.name+"/"+map[string]string{"/": "default", "/btc": "btc"}[nsp], func(t *testing.T) {
+				testOfficialClient(t, tc.mode, nsp)
+			})
+		}
 	}
+}
+
+func testOfficialClient(t *testing.T, mode, nsp string) {
+	e := newTestEnv(t, hub.Config{}, socketio.Config{})
+	if nsp != "/" {
+		if err := e.srv.Serve(nsp, testCoin, hub.ChainDecoder(e.params)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr, sc := e.addr(t, 7)
+	e.be.SetBalance(sc.Hash, 100, 0)
+	url := e.ts.URL
+	if nsp != "/" {
+		url += nsp
+	}
+	nc := startNodeClient(t, url, mode)
+	awaitConnected(t, nc, mode)
+	wantTransport := map[string]string{"websocket": "websocket", "polling": "websocket", "polling-only": "polling"}[mode]
+	expect := func(name, want string) {
+		t.Helper()
+		m := nc.expect(t, name)
+		if d := string(m["data"]); d != want {
+			t.Fatalf("%s %s, want %s", name, d, want)
+		}
+		if tr := string(m["transport"]); tr != fmt.Sprintf("%q", wantTransport) {
+			t.Fatalf("%s came over %s, want %s", name, tr, wantTransport)
+		}
+	}
+	nc.emit(t, "subscribe", map[string]any{"address": " " + addr + " "})
+	expect("subscribed", `{"address":"`+addr+`"}`)
+	expect("balance_changed", `{"balance":100,"confirmed":100,"unconfirmed":0,"pending_out":0,"utxos":[],"height":1000}`)
+	nc.emit(t, "subscribe", map[string]any{"address": addr})
+	expect("error", `{"message":"rate limited"}`)
+	e.be.SetBalance(sc.Hash, 100, 50)
+	e.change(t, sc.Hash)
+	expect("balance_changed", `{"balance":150,"confirmed":100,"unconfirmed":50,"pending_out":0,"utxos":[],"height":1000}`)
+	e.block(1001)
+	expect("block", `{"height":1001}`)
 }

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -62,7 +63,8 @@ func TestParsePacket(t *testing.T) {
 }
 
 func FuzzParsePacket(f *testing.F) {
-	for _, s := range []string{"0", "0/btc,{}", `2["subscribe",{"address":"web1q"}]`, `23["a"]`, "1/x", "", "2/", "2/,"} {
+	for _, s := range []string{"0", "0/btc,{}", `2["subscribe",{"address":"web1q"}]`, `23["a"]`, "1/x", "", "2/", "2/,",
+		`51-["subscribe",{"_placeholder":true,"num":0}]`, `5/btc,2-7["x",{"_placeholder":true,"num":1}]`, `61-[{"_placeholder":true,"num":0}]`, `4/x,{"message":"m"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -116,6 +118,65 @@ func FuzzAccountArgs(f *testing.F) {
 			if a, isStr := m["account"].(string); isStr && a != account {
 				t.Fatalf("account %q, want %q", account, a)
 			}
+		}
+	})
+}
+
+func TestSplitPayload(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"40", []string{"40"}},
+		{"40\x1e42[\"a\"]", []string{"40", `42["a"]`}},
+		{"\x1e\x1e6\x1e", []string{"6"}},
+		{"2\x1e\x1e3", []string{"2", "3"}},
+		{"bAQID\x1e4", []string{"bAQID", "4"}},
+	} {
+		var got []string
+		for _, r := range splitPayload([]byte(tc.in)) {
+			got = append(got, string(r))
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
+			t.Errorf("splitPayload(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := string(appendPayload([]byte("x"), []byte("40"), []byte("2"), []byte("6"))); got != "x40\x1e2\x1e6" {
+		t.Errorf("appendPayload = %q", got)
+	}
+}
+
+// FuzzSplitPayload: the records of any payload are non-empty, free of the
+// separator and in order, and joining them back gives the payload with
+// its empty records dropped.
+func FuzzSplitPayload(f *testing.F) {
+	for _, s := range []string{"", "40", "40\x1e42[\"subscribe\",{}]", "\x1e", "\x1e\x1e6\x1e", "bAQID\x1e451-[{\"_placeholder\":true,\"num\":0}]", "2\x1e3probe"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs := splitPayload(b)
+		var parts []string
+		for _, r := range recs {
+			if len(r) == 0 || bytes.IndexByte(r, recordSeparator) >= 0 {
+				t.Fatalf("splitPayload(%q) record %q", b, r)
+			}
+			parts = append(parts, string(r))
+		}
+		var want []string
+		for _, p := range strings.Split(string(b), "\x1e") {
+			if p != "" {
+				want = append(want, p)
+			}
+		}
+		if strings.Join(parts, "\x1e") != strings.Join(want, "\x1e") {
+			t.Fatalf("splitPayload(%q) = %q", b, parts)
+		}
+		if got := appendPayload(nil, recs...); !bytes.Equal(got, []byte(strings.Join(want, "\x1e"))) {
+			t.Fatalf("appendPayload(splitPayload(%q)) = %q", b, got)
+		}
+		if again := splitPayload(appendPayload(nil, recs...)); len(again) != len(recs) {
+			t.Fatalf("round trip of %q: %d records, then %d", b, len(recs), len(again))
 		}
 	})
 }

@@ -1,17 +1,13 @@
 package socketio
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/zishang520/socket.io/servers/engine/v3"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/hub"
@@ -27,19 +23,23 @@ const msgUnsupportedVersion = "The client is using an unsupported version of the
 type Server struct {
 	cfg  Config
 	hub  *hub.Hub
-	io   *socket.Server
-	eio  http.Handler
 	path string // Config.Path without its trailing slash
 
-	sess   sessions
-	direct directConns
-
 	stopping atomic.Bool   // Shutdown has started: no new sessions
-	gone     chan struct{} // a session or direct connection ended
+	gone     chan struct{} // a session ended
 
-	mu     sync.Mutex
-	nsps   map[string]binding
+	mu   sync.Mutex
+	nsps map[string]binding
+
+	regMu  sync.Mutex
+	conns  map[string]*conn    // sid → open session
+	away   map[string]struct{} // polling sessions Shutdown closed
 	closed bool
+
+	wg        sync.WaitGroup // every goroutine of the package
+	stop      chan struct{}  // closed by Close: stops the keepalive loop
+	gzipPool  sync.Pool      // *gzip.Writer
+	flatePool sync.Pool      // *flate.Writer
 }
 
 // binding is what a namespace serves.
@@ -53,38 +53,17 @@ type binding struct {
 // namespace.
 func New(h *hub.Hub, cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	opts := socket.DefaultServerOptions()
-	opts.SetPath(cfg.Path)
-	opts.SetServeClient(false)
-	opts.SetPingInterval(cfg.PingInterval)
-	opts.SetPingTimeout(cfg.PingTimeout)
-	opts.SetMaxHttpBufferSize(cfg.MaxPayload)
-	opts.SetConnectTimeout(cfg.ConnectTimeout)
-	opts.SetUpgradeTimeout(cfg.UpgradeTimeout)
-	opts.SetAllowEIO3(false)
-	opts.SetAllowUpgrades(true)
-	opts.SetTransports(types.NewSet(engine.Polling, engine.WebSocket))
-	opts.SetCors(&types.Cors{Origin: "*"})
-	io := socket.NewServer(nil, opts)
 	s := &Server{
-		cfg:    cfg,
-		hub:    h,
-		io:     io,
-		eio:    io.ServeHandler(nil),
-		path:   strings.TrimSuffix(cfg.Path, "/"),
-		sess:   sessions{ready: make(map[string]*gate), live: make(map[string]*libSession), away: make(map[string]struct{})},
-		gone:   make(chan struct{}, 1),
-		direct: directConns{conns: make(map[*wsConn]struct{}), stop: make(chan struct{})},
-		nsps:   make(map[string]binding),
+		cfg:   cfg,
+		hub:   h,
+		path:  strings.TrimSuffix(cfg.Path, "/"),
+		gone:  make(chan struct{}, 1),
+		nsps:  make(map[string]binding),
+		conns: make(map[string]*conn),
+		away:  make(map[string]struct{}),
+		stop:  make(chan struct{}),
 	}
-	s.direct.wg.Go(s.keepalive)
-	io.Engine().Use(captureUpgrade)
-	// Registered after Socket.IO's own listener, so it runs after it.
-	_ = io.Engine().On("connection", func(args ...any) {
-		if eng, ok := args[0].(engine.Socket); ok {
-			s.announced(eng)
-		}
-	})
+	s.wg.Go(s.keepalive)
 	return s
 }
 
@@ -124,25 +103,24 @@ func (s *Server) Serve(nsp, coin string, dec hub.AddressDecoder) error {
 		b.prefix = "2" + nsp + ","
 	}
 	s.nsps[nsp] = b
-	_ = s.io.Of(nsp, nil).On("connection", func(args ...any) {
-		if sock, ok := args[0].(*socket.Socket); ok {
-			s.attach(sock, b)
-		}
-	})
 	return nil
 }
 
-// ServeHTTP serves the Engine.IO transports under Config.Path.
+// ServeHTTP serves the Engine.IO transports under Config.Path. Requests
+// are checked in the reference server's order (transport, then sid, then
+// method), after two checks of this server's: Engine.IO v3 is refused
+// before anything, as Flask-SocketIO does, and new sessions are refused
+// with 503 once Shutdown has started. Every answer carries CORS "*".
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != s.path && !strings.HasPrefix(r.URL.Path, s.path+"/") {
 		http.NotFound(w, r)
 		return
 	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	q := r.URL.Query()
+	sid := q.Get("sid")
 	if s.stopping.Load() {
-		sid := q.Get("sid")
 		if sid == "" {
-			w.Header().Set("Access-Control-Allow-Origin", "*")
 			http.Error(w, reasonGoingAway, http.StatusServiceUnavailable)
 			return
 		}
@@ -150,58 +128,78 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q.Get("sid") == "" && q.Get("EIO") != "4" && r.Method != http.MethodOptions {
-		// Flask-SocketIO refuses Engine.IO v3 before any upgrade; the
-		// library would upgrade a websocket first and close it after.
+	if sid == "" && q.Get("EIO") != "4" && r.Method != http.MethodOptions {
 		body, _ := json.Marshal(msgUnsupportedVersion)
-		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write(body)
 		return
 	}
-	if q.Get("sid") == "" && q.Get("transport") == "websocket" && isWebSocketUpgrade(r) && !s.cfg.LibraryWebSocket {
-		s.serveDirect(w, r)
+	if r.Method == http.MethodOptions {
+		preflight(w, r)
 		return
 	}
-	var upgrade *upgradeHolder
-	if sid := q.Get("sid"); sid != "" {
-		s.awaitSession(r.Context(), sid)
-		if isWebSocketUpgrade(r) {
-			upgrade = &upgradeHolder{}
-			r = r.WithContext(context.WithValue(r.Context(), upgradeKey{}, upgrade))
-		}
-	} else if isWebSocketUpgrade(r) {
-		g := newGate()
-		r = r.WithContext(context.WithValue(r.Context(), gateKey{}, g))
-		w = &gatedWriter{ResponseWriter: w, g: g}
-		defer g.open() // a refused handshake must not hold anything
+	transport := q.Get("transport")
+	if transport != "polling" && transport != "websocket" {
+		abort(w, errUnknownTransport)
+		return
 	}
-	s.eio.ServeHTTP(w, r)
-	// The library upgrades within the call, so the connection is known now.
-	if upgrade != nil && upgrade.hc != nil && upgrade.hc.Websocket != nil {
-		s.upgraded(q.Get("sid"), upgrade.hc.Websocket)
+	upgrade := isWebSocketUpgrade(r)
+	if sid == "" {
+		switch {
+		case r.Method != http.MethodGet:
+			abort(w, errBadHandshake)
+		case transport == "websocket" && !upgrade:
+			abort(w, errBadRequest)
+		case transport == "websocket":
+			s.serveWebSocket(w, r)
+		default:
+			s.handshakePolling(w, r)
+		}
+		return
+	}
+	c := s.lookup(sid)
+	if transport == "websocket" && upgrade {
+		if c == nil {
+			// The reference answers a websocket's unknown sid as text.
+			msg := "Session ID unknown"
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Content-Length", strconv.Itoa(len(msg)))
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, msg)
+			return
+		}
+		s.serveUpgrade(w, r, c)
+		return
+	}
+	switch {
+	case c == nil:
+		abort(w, errUnknownSid)
+	case transport == "websocket" || c.transport() != transport:
+		abort(w, errBadRequest) // a transport the session is not on
+	case r.Method == http.MethodGet:
+		s.pollGet(w, r, c)
+	case r.Method == http.MethodPost:
+		s.pollPost(w, r, c)
+	default:
+		status(w, http.StatusInternalServerError)
 	}
 }
 
 func isWebSocketUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+	for _, v := range r.Header.Values("Upgrade") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
-// Close disconnects every socket and stops the engine.
+// Close disconnects every socket and waits for the package's goroutines.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.closeDirect()
-	var err error
-	s.io.Close(func(e error) { err = e })
-	if err != nil {
-		return fmt.Errorf("close socket.io server: %w", err)
-	}
+	s.closeAll()
 	return nil
 }

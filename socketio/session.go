@@ -18,9 +18,9 @@ const (
 	msgAddressesArg = "addresses must be a list of address strings"
 )
 
-// peer is a transport's side of one Socket.IO socket: the library's
-// (polling, and websockets upgraded from polling) or the direct websocket
-// path's (websocket.go).
+// peer is the transport side of one Socket.IO socket (socket.go's
+// sioPeer; an interface so the handlers do not depend on the Engine.IO
+// session).
 type peer interface {
 	// emit sends event name with one argument. It does not block.
 	emit(name string, data any)
@@ -32,8 +32,8 @@ type peer interface {
 }
 
 // session is one connected socket. Its event handlers run one at a time
-// (on the socket's queue, or the direct path's reader); the hub calls Send
-// and Close from elsewhere.
+// (under its Engine.IO session's input lock); the hub calls Send and Close
+// from elsewhere.
 type session struct {
 	srv    *Server
 	p      peer

@@ -128,16 +128,12 @@ func TestShutdownPollingClients(t *testing.T) {
 }
 
 // TestShutdownOfficialClientWebsockets checks the websocket transports
-// with the official client: opened directly (this package's path, and the
-// library's), and upgraded from polling (the library's). Each must see the
-// close 1001, reported as "transport close".
+// with the official client: opened directly, and upgraded from polling.
+// Each must see the close 1001, reported as "transport close".
 func TestShutdownOfficialClientWebsockets(t *testing.T) {
-	for _, tc := range []struct {
-		name, mode string
-		library    bool
-	}{{"websocket", "websocket", false}, {"websocket-library", "websocket", true}, {"polling-upgrade", "polling", false}} {
+	for _, tc := range officialModes[:2] {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTestEnv(t, hub.Config{}, socketio.Config{LibraryWebSocket: tc.library})
+			e := newTestEnv(t, hub.Config{}, socketio.Config{})
 			nc := startNodeClient(t, e.ts.URL, tc.mode)
 			awaitConnected(t, nc, tc.mode)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -153,16 +149,16 @@ func TestShutdownOfficialClientWebsockets(t *testing.T) {
 	}
 }
 
-// TestShutdownRawWebsockets reads the close frame itself on both
-// websocket paths, and checks that new sessions are refused afterwards,
-// over websocket and over polling, with HTTP 503.
+// TestShutdownRawWebsockets reads the close frame itself on websockets
+// opened directly and upgraded from polling, and checks that new sessions
+// are refused afterwards, over websocket and over polling, with HTTP 503.
 func TestShutdownRawWebsockets(t *testing.T) {
-	for _, library := range []bool{false, true} {
-		t.Run(map[bool]string{false: "direct", true: "library"}[library], func(t *testing.T) {
+	for _, mode := range []string{modeWebSocket, modeUpgrade} {
+		t.Run(mode, func(t *testing.T) {
 			defaults := guardDefault(t)
-			e := newTestEnv(t, hub.Config{}, socketio.Config{LibraryWebSocket: library})
+			e := newTestEnv(t, hub.Config{}, socketio.Config{})
 			addr, _ := e.addr(t, 1)
-			rcs := []*rawClient{dialRaw(t, e.wsURL()), dialRaw(t, e.wsURL())}
+			rcs := []*rawClient{e.dialMode(t, mode), e.dialMode(t, mode)}
 			for _, rc := range rcs {
 				rc.emit(t, "subscribe", map[string]any{"address": addr})
 				rc.expect(t, "subscribed")

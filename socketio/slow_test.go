@@ -3,6 +3,7 @@ package socketio_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -40,14 +41,16 @@ func dialStalled(t *testing.T, url, addr string) *websocket.Conn {
 	return c
 }
 
+// TestSlowConsumerIsDisconnected stalls one client on each transport: a
+// websocket that is never read, and a polling session that never polls.
 func TestSlowConsumerIsDisconnected(t *testing.T) {
-	for _, lib := range []bool{false, true} {
-		t.Run(fmt.Sprintf("library=%v", lib), func(t *testing.T) { testSlowConsumer(t, lib) })
+	for _, mode := range []string{modeWebSocket, modePolling} {
+		t.Run(mode, func(t *testing.T) { testSlowConsumer(t, mode) })
 	}
 }
 
-func testSlowConsumer(t *testing.T, library bool) {
-	e := newTestEnv(t, hub.Config{QueueSize: 4}, socketio.Config{LibraryWebSocket: library})
+func testSlowConsumer(t *testing.T, mode string) {
+	e := newTestEnv(t, hub.Config{QueueSize: 4}, socketio.Config{})
 	addr, sc := e.addr(t, 1)
 	var us []walletgate.UTXO
 	for i := range 3000 { // about 300 kB per push: socket buffers fill fast
@@ -55,7 +58,11 @@ func testSlowConsumer(t *testing.T, library bool) {
 	}
 	e.be.SetUnspent(sc.Hash, us)
 
-	dialStalled(t, e.wsURL(), addr)
+	if mode == modeWebSocket {
+		dialStalled(t, e.wsURL(), addr)
+	} else {
+		pollStalled(t, e.ts.URL, fmt.Sprintf(`42["subscribe",{"address":%q}]`, addr))
+	}
 	fast := dialRaw(t, e.wsURL())
 	fast.emit(t, "subscribe", map[string]any{"address": addr})
 	fast.expect(t, "subscribed")
@@ -86,5 +93,23 @@ func testSlowConsumer(t *testing.T, library bool) {
 	}
 	if n := e.svc.Watching(sc.Hash); n != 1 {
 		t.Fatalf("watchers after the disconnect = %d, want 1", n)
+	}
+}
+
+// pollStalled opens a polling session, joins "/", posts packet and then
+// never polls again.
+func pollStalled(t *testing.T, base, packet string) {
+	t.Helper()
+	sid := pollHandshake(t, base)
+	url := base + "/socket.io/?EIO=4&transport=polling&sid=" + sid
+	for _, body := range []string{"40", packet} {
+		resp, err := http.Post(url, "text/plain;charset=UTF-8", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %q: HTTP %d", body, resp.StatusCode)
+		}
 	}
 }

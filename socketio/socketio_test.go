@@ -24,20 +24,20 @@ func (e *testEnv) block(h int64) {
 }
 
 func TestSubscribeBalanceAndBlock(t *testing.T) {
-	for _, lib := range []bool{false, true} {
-		t.Run(fmt.Sprintf("library=%v", lib), func(t *testing.T) { testSubscribeBalanceAndBlock(t, lib) })
+	for _, mode := range rawModes {
+		t.Run(mode, func(t *testing.T) { testSubscribeBalanceAndBlock(t, mode) })
 	}
 }
 
-func testSubscribeBalanceAndBlock(t *testing.T, library bool) {
-	e := newTestEnv(t, hub.Config{}, socketio.Config{LibraryWebSocket: library})
+func testSubscribeBalanceAndBlock(t *testing.T, mode string) {
+	e := newTestEnv(t, hub.Config{}, socketio.Config{})
 	addr, sc := e.addr(t, 1)
 	txid := strings.Repeat("ab", 32)
 	e.be.SetBalance(sc.Hash, 2500, 0)
 	e.be.SetUnspent(sc.Hash, []walletgate.UTXO{{TxHash: txid, TxPos: 3, Height: 990, Value: 2500}})
 	e.be.AddTx(txid, `{"txid":"`+txid+`","vin":[{"txid":"`+strings.Repeat("cd", 32)+`","vout":0}],"vout":[]}`, "00")
 
-	c := dialRaw(t, e.wsURL())
+	c := e.dialMode(t, mode)
 	c.emit(t, "subscribe", map[string]any{"address": "  " + addr + "\t"})
 	if got, want := string(c.expect(t, "subscribed")), `{"address":"`+addr+`"}`; got != want {
 		t.Fatalf("subscribed = %s, want %s", got, want)
@@ -158,7 +158,7 @@ func TestOneAddressPerSocket(t *testing.T) {
 	e.change(t, sb.Hash)
 	c.expect(t, "balance_changed")
 
-	c.c.CloseNow()
+	c.closeNow()
 	deadline := time.Now().Add(5 * time.Second)
 	for e.be.Subscribed(sb.Hash) != 0 {
 		if time.Now().After(deadline) {

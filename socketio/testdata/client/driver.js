@@ -9,7 +9,7 @@
 //   {"event":"open","transport":"polling"}      the Engine.IO session opened
 //   {"event":"connect"}                         the Socket.IO namespace joined
 //   {"event":"upgrade","transport":"websocket"} (polling only; before or after connect)
-//   {"event":"<name>","data":<payload>}
+//   {"event":"<name>","data":<payload>,"transport":"websocket"}  the transport it came over
 //   {"event":"disconnect","reason":"...","code":1001}  code: the websocket close code, if any
 //   {"event":"ack","name":"<emitted>","data":<first ack argument>}
 // Commands are read from stdin, one JSON object per line:
@@ -47,7 +47,7 @@ socket.on('disconnect', (reason, details) => {
   const code = ctx && typeof ctx.code === 'number' ? ctx.code : undefined;
   out({ event: 'disconnect', reason, code });
 });
-socket.onAny((event, data) => out({ event, data }));
+socket.onAny((event, data) => out({ event, data, transport: socket.io.engine.transport.name }));
 
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {
