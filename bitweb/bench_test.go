@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/wallet"
-	"github.com/walletgate/walletgate/wallet/wallettest"
+	"github.com/walletgate/walletgate/chainview"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 )
 
 // serveParallel runs GET target through h from all Ps and reports req/s.
@@ -46,24 +46,24 @@ func BenchmarkBalanceCached(b *testing.B) {
 		b.Fatal(err)
 	}
 	serveParallel(b, f, "/balance/"+addrE)
-	if n := f.fb.Calls(wallettest.MBalance); n != 1 {
+	if n := f.fb.Calls(chainviewtest.MBalance); n != 1 {
 		b.Fatalf("cached balance made %d backend calls, want 1", n)
 	}
 }
 
 // history50 gives addrE 60 confirmed transactions, each spending two
 // previous transactions of addrE.
-func history50(fb *wallettest.Backend) {
+func history50(fb *chainviewtest.Backend) {
 	var hist []walletgate.HistoryEntry
 	for i := range 60 {
 		id := fmt.Sprintf("%064x", i+1)
-		var ins []wallettest.In
+		var ins []chainviewtest.In
 		for j := range 2 {
 			p := fmt.Sprintf("%064x", 1000+2*i+j)
-			fb.AddTx(p, wallettest.VerboseTx{Txid: p, Outs: []wallettest.Out{{Value: "1.0", Script: spkE, Address: addrE}}, Blockhash: "b", Blocktime: 5, Confs: 9}.JSON(), "")
-			ins = append(ins, wallettest.In{Txid: p})
+			fb.AddTx(p, chainviewtest.VerboseTx{Txid: p, Outs: []chainviewtest.Out{{Value: "1.0", Script: spkE, Address: addrE}}, Blockhash: "b", Blocktime: 5, Confs: 9}.JSON(), "")
+			ins = append(ins, chainviewtest.In{Txid: p})
 		}
-		fb.AddTx(id, wallettest.VerboseTx{Txid: id, Ins: ins, Outs: []wallettest.Out{
+		fb.AddTx(id, chainviewtest.VerboseTx{Txid: id, Ins: ins, Outs: []chainviewtest.Out{
 			{Value: "0.5", Script: spkB, Address: "B"}, {Value: "1.4999", Script: spkE, Address: addrE},
 		}, Blockhash: "b", Blocktime: 6, Confs: 8}.JSON(), "")
 		hist = append(hist, walletgate.HistoryEntry{TxHash: id, Height: int64(10 + i)})
@@ -79,12 +79,12 @@ func history50(fb *wallettest.Backend) {
 func BenchmarkHistory50(b *testing.B) {
 	target := "/history/" + addrE + "?limit=50"
 	b.Run("cold", func(b *testing.B) {
-		fb := wallettest.New()
+		fb := chainviewtest.New()
 		history50(fb)
 		b.ReportAllocs()
 		start := time.Now()
 		for range b.N {
-			svc := wallet.New(fb, wallet.Config{})
+			svc := chainview.New(fb, chainview.Config{})
 			h := New(svc, testDecoder, Config{}, nil)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
@@ -95,7 +95,7 @@ func BenchmarkHistory50(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 		b.ReportMetric(float64(fb.RoundTrips())/float64(b.N), "backend-round-trips/op")
-		b.ReportMetric(float64(fb.Calls(wallettest.MTransaction))/float64(b.N), "tx-batches/op")
+		b.ReportMetric(float64(fb.Calls(chainviewtest.MTransaction))/float64(b.N), "tx-batches/op")
 	})
 	b.Run("warm", func(b *testing.B) {
 		f := newFixture(b)

@@ -21,10 +21,10 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
+	"github.com/walletgate/walletgate/chainview"
 	"github.com/walletgate/walletgate/electrum/electrumtest"
 	"github.com/walletgate/walletgate/internal/regtest"
 	"github.com/walletgate/walletgate/internal/stacktest"
-	"github.com/walletgate/walletgate/wallet"
 )
 
 // stack is the whole read path over real parts: HTTP server → bitweb →
@@ -33,7 +33,7 @@ type stack struct {
 	node    *regtest.Node
 	idx     *electrumtest.Indexer
 	srv     *electrumtest.Server
-	svc     *wallet.Service
+	svc     *chainview.Service
 	http    *httptest.Server
 	changes chan walletgate.ScriptHash
 }
@@ -136,7 +136,7 @@ func TestEndToEndRegtest(t *testing.T) {
 
 	me := regtest.NewKey(t, regtest.P2WPKH)
 	other := regtest.NewKey(t, regtest.P2TR)
-	mine := wallet.NewScript(me.Script())
+	mine := chainview.NewScript(me.Script())
 	addr := me.Address()
 
 	// Watched: balances come from cache and only the change events of the

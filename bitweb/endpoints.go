@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/wallet"
+	"github.com/walletgate/walletgate/chainview"
 )
 
 func (h *Handler) info(ctx context.Context, _ *http.Request, _ string) (any, error) {
@@ -52,7 +52,7 @@ func (h *Handler) unspent(ctx context.Context, r *http.Request, addr string) (an
 	if !ok {
 		return nil, invalid(msgBadAmount)
 	}
-	f := wallet.UnspentFilter{MinValue: min, ConfirmedOnly: strings.EqualFold(q.Get("confirmed"), "true")}
+	f := chainview.UnspentFilter{MinValue: min, ConfirmedOnly: strings.EqualFold(q.Get("confirmed"), "true")}
 	sc, err := h.script(addr)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
-	"github.com/walletgate/walletgate/wallet"
+	"github.com/walletgate/walletgate/chainview"
 )
 
 // Config holds the REST surface's settings. Zero fields take the defaults
@@ -81,7 +81,7 @@ func (f AddressDecoderFunc) DecodeScript(addr string) ([]byte, error) { return f
 
 // Handler serves the REST API. Build it with New.
 type Handler struct {
-	svc *wallet.Service
+	svc *chainview.Service
 	dec AddressDecoder
 	cfg Config
 	log *slog.Logger
@@ -89,7 +89,7 @@ type Handler struct {
 
 // New returns the REST handler over svc for addresses decoded by dec.
 // A nil log discards logs.
-func New(svc *wallet.Service, dec AddressDecoder, cfg Config, log *slog.Logger) *Handler {
+func New(svc *chainview.Service, dec AddressDecoder, cfg Config, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -256,9 +256,9 @@ func writeHTML(w http.ResponseWriter, r *http.Request, status int, allow, page s
 func invalid(msg string) error { return &walletgate.Error{Code: walletgate.EInvalid, Message: msg} }
 
 // script validates and decodes an address (regex, then the codec).
-func (h *Handler) script(addr string) (wallet.Script, error) {
+func (h *Handler) script(addr string) (chainview.Script, error) {
 	if !validAddress(addr) {
-		return wallet.Script{}, invalid(msgBadAddress)
+		return chainview.Script{}, invalid(msgBadAddress)
 	}
 	spk, err := h.dec.DecodeScript(addr)
 	if err != nil {
@@ -267,9 +267,9 @@ func (h *Handler) script(addr string) (wallet.Script, error) {
 		if errors.As(err, &app) {
 			msg = app.Message
 		}
-		return wallet.Script{}, walletgate.WrapError(walletgate.EInvalid, err, "%s", msg)
+		return chainview.Script{}, walletgate.WrapError(walletgate.EInvalid, err, "%s", msg)
 	}
-	return wallet.NewScript(spk), nil
+	return chainview.NewScript(spk), nil
 }
 
 // ChainDecoder decodes addresses with a coin's parameters from the chain

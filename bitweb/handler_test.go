@@ -11,8 +11,8 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
-	"github.com/walletgate/walletgate/wallet"
-	"github.com/walletgate/walletgate/wallet/wallettest"
+	"github.com/walletgate/walletgate/chainview"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 )
 
 // Spec §5 vectors: h is the HASH160 both addresses encode.
@@ -43,15 +43,15 @@ var testDecoder = func() AddressDecoder {
 }()
 
 type fixture struct {
-	fb  *wallettest.Backend
-	svc *wallet.Service
+	fb  *chainviewtest.Backend
+	svc *chainview.Service
 	h   http.Handler
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	fb := wallettest.New()
-	svc := wallet.New(fb, wallet.Config{})
+	fb := chainviewtest.New()
+	svc := chainview.New(fb, chainview.Config{})
 	t.Cleanup(func() { svc.Close() })
 	return &fixture{fb: fb, svc: svc, h: New(svc, testDecoder, Config{}, nil)}
 }
@@ -79,15 +79,15 @@ const (
 )
 
 // seed gives the fake backend a small chain around addrE.
-func seed(fb *wallettest.Backend) {
+func seed(fb *chainviewtest.Backend) {
 	fb.SetTip(1234)
 	fb.SetBalance(shE, 200, -50)
-	coinbase := wallettest.VerboseTx{Txid: txA, Coinbase: true, Outs: []wallettest.Out{{Value: "50.00000000", Script: spkE, Address: addrE, Type: "pubkeyhash"}}, Blockhash: "b1", Blocktime: 1700000000, Confs: 120}
-	spend := wallettest.VerboseTx{Txid: txB, Ins: []wallettest.In{{Txid: txA, Vout: 0}}, Outs: []wallettest.Out{
+	coinbase := chainviewtest.VerboseTx{Txid: txA, Coinbase: true, Outs: []chainviewtest.Out{{Value: "50.00000000", Script: spkE, Address: addrE, Type: "pubkeyhash"}}, Blockhash: "b1", Blocktime: 1700000000, Confs: 120}
+	spend := chainviewtest.VerboseTx{Txid: txB, Ins: []chainviewtest.In{{Txid: txA, Vout: 0}}, Outs: []chainviewtest.Out{
 		{Value: "10.0", Script: spkB, Address: "web1other"},
 		{Value: "39.9999", Script: spkE, Address: addrE, Type: "pubkeyhash"},
 	}, Blockhash: "b2", Blocktime: 1700000300, Confs: 100}
-	incoming := wallettest.VerboseTx{Txid: txC, Ins: []wallettest.In{{Txid: txX, Vout: 0}}, Outs: []wallettest.Out{{Value: "0.00001", Script: spkE, Address: addrE, Type: "pubkeyhash"}}}
+	incoming := chainviewtest.VerboseTx{Txid: txC, Ins: []chainviewtest.In{{Txid: txX, Vout: 0}}, Outs: []chainviewtest.Out{{Value: "0.00001", Script: spkE, Address: addrE, Type: "pubkeyhash"}}}
 	fb.AddTx(txA, coinbase.JSON(), "01000000deadbeef")
 	fb.AddTx(txB, spend.JSON(), "02000000cafe")
 	fb.AddTx(txC, incoming.JSON(), "0200")
@@ -201,16 +201,16 @@ func TestBackendErrors(t *testing.T) {
 		status       int
 		body         string
 	}{
-		{"info down", wallettest.MTip, down, "/info", 503, fail("503", "Server closed the connection")},
-		{"balance down", wallettest.MBalance, down, "/balance/" + addrE, 503, fail("503", "Server closed the connection")},
-		{"balance rpc", wallettest.MBalance, rpc, "/balance/" + addrE, 500, fail("500", "ElectrumX error: {'code': 1, 'message': '8b01 is not a valid script hash'}")},
-		{"unspent rpc", wallettest.MUnspent, rpc, "/unspent/" + addrE, 500, fail("500", "ElectrumX error: {'code': 1, 'message': '8b01 is not a valid script hash'}")},
-		{"history rpc", wallettest.MHistory, &walletgate.RPCError{Code: 10001, Message: "history too large"}, "/history/" + addrE, 500, fail("500", "ElectrumX error: {'code': 10001, 'message': 'history too large'}")},
-		{"history batch down", wallettest.MTransaction, walletgate.Errorf(walletgate.ETimeout, "timed out"), "/history/" + addrE, 503, fail("503", "timed out")},
-		{"tx down", wallettest.MTransaction, down, "/tx/" + txA, 503, fail("503", "Server closed the connection")},
-		{"rawtx down", wallettest.MRaw, down, "/rawtx/" + txA, 503, fail("503", "Server closed the connection")},
-		{"rawtx rpc", wallettest.MRaw, &walletgate.RPCError{Code: -32603, Message: "internal server error"}, "/rawtx/" + txA, 400, fail("400", "ElectrumX error: {'code': -32603, 'message': 'internal server error'}")},
-		{"unexpected error hidden", wallettest.MBalance, errors.New("secret detail"), "/balance/" + addrE, 500, fail("500", "internal error")},
+		{"info down", chainviewtest.MTip, down, "/info", 503, fail("503", "Server closed the connection")},
+		{"balance down", chainviewtest.MBalance, down, "/balance/" + addrE, 503, fail("503", "Server closed the connection")},
+		{"balance rpc", chainviewtest.MBalance, rpc, "/balance/" + addrE, 500, fail("500", "ElectrumX error: {'code': 1, 'message': '8b01 is not a valid script hash'}")},
+		{"unspent rpc", chainviewtest.MUnspent, rpc, "/unspent/" + addrE, 500, fail("500", "ElectrumX error: {'code': 1, 'message': '8b01 is not a valid script hash'}")},
+		{"history rpc", chainviewtest.MHistory, &walletgate.RPCError{Code: 10001, Message: "history too large"}, "/history/" + addrE, 500, fail("500", "ElectrumX error: {'code': 10001, 'message': 'history too large'}")},
+		{"history batch down", chainviewtest.MTransaction, walletgate.Errorf(walletgate.ETimeout, "timed out"), "/history/" + addrE, 503, fail("503", "timed out")},
+		{"tx down", chainviewtest.MTransaction, down, "/tx/" + txA, 503, fail("503", "Server closed the connection")},
+		{"rawtx down", chainviewtest.MRaw, down, "/rawtx/" + txA, 503, fail("503", "Server closed the connection")},
+		{"rawtx rpc", chainviewtest.MRaw, &walletgate.RPCError{Code: -32603, Message: "internal server error"}, "/rawtx/" + txA, 400, fail("400", "ElectrumX error: {'code': -32603, 'message': 'internal server error'}")},
+		{"unexpected error hidden", chainviewtest.MBalance, errors.New("secret detail"), "/balance/" + addrE, 500, fail("500", "internal error")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,7 +282,7 @@ func TestBroadcast(t *testing.T) {
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "Request body too large") {
 		t.Fatalf("chunked oversize body: %d %s", rec.Code, rec.Body)
 	}
-	if n := f.fb.Calls(wallettest.MBroadcast); n != 0 {
+	if n := f.fb.Calls(chainviewtest.MBroadcast); n != 0 {
 		t.Fatalf("refused bodies reached the backend %d times", n)
 	}
 }
@@ -348,8 +348,8 @@ func TestMountedUnderPrefix(t *testing.T) {
 // TestStalledBackendTimesOut: a backend that never answers costs the client
 // RequestTimeout and a 503, not a hang.
 func TestStalledBackendTimesOut(t *testing.T) {
-	fb := wallettest.New()
-	svc := wallet.New(fb, wallet.Config{})
+	fb := chainviewtest.New()
+	svc := chainview.New(fb, chainview.Config{})
 	defer svc.Close()
 	h := New(svc, testDecoder, Config{RequestTimeout: 30 * time.Millisecond}, nil)
 	release := fb.Hold()

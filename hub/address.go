@@ -6,7 +6,7 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
-	"github.com/walletgate/walletgate/wallet"
+	"github.com/walletgate/walletgate/chainview"
 )
 
 // MsgBadAddress is the Bitweb API server's text for an address that fails
@@ -40,9 +40,9 @@ func (d chainDecoder) DecodeScript(addr string) ([]byte, error) {
 // ParseAddress applies the original's two checks in order: the route
 // pattern, then the codec. The error is a *walletgate.Error with code
 // EInvalid whose Message is the text to show the client.
-func ParseAddress(dec AddressDecoder, addr string) (wallet.Script, error) {
+func ParseAddress(dec AddressDecoder, addr string) (chainview.Script, error) {
 	if !validAddress(addr) {
-		return wallet.Script{}, walletgate.Errorf(walletgate.EInvalid, "%s", MsgBadAddress)
+		return chainview.Script{}, walletgate.Errorf(walletgate.EInvalid, "%s", MsgBadAddress)
 	}
 	spk, err := dec.DecodeScript(addr)
 	if err != nil {
@@ -51,9 +51,9 @@ func ParseAddress(dec AddressDecoder, addr string) (wallet.Script, error) {
 		if errors.As(err, &app) && app.Message != "" {
 			msg = app.Message
 		}
-		return wallet.Script{}, walletgate.WrapError(walletgate.EInvalid, err, "%s", msg)
+		return chainview.Script{}, walletgate.WrapError(walletgate.EInvalid, err, "%s", msg)
 	}
-	return wallet.NewScript(spk), nil
+	return chainview.NewScript(spk), nil
 }
 
 // validAddress is ^[a-zA-Z0-9]{25,90}\z.

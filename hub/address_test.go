@@ -6,8 +6,8 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
+	"github.com/walletgate/walletgate/chainview"
 	"github.com/walletgate/walletgate/hub"
-	"github.com/walletgate/walletgate/wallet"
 )
 
 func TestParseAddress(t *testing.T) {
@@ -33,7 +33,7 @@ func TestParseAddress(t *testing.T) {
 		sc, err := hub.ParseAddress(dec, tc.in)
 		switch {
 		case tc.in == good:
-			if err != nil || sc != wallet.NewScript(spk) {
+			if err != nil || sc != chainview.NewScript(spk) {
 				t.Fatalf("%q: %v %+v", tc.in, err, sc)
 			}
 		case tc.wantErr != "":

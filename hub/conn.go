@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/wallet"
+	"github.com/walletgate/walletgate/chainview"
 )
 
 // ErrConnClosed is returned by Watch on a closed connection.
@@ -55,17 +55,17 @@ type connWatch struct {
 func (c *Conn) Coin() string { return c.coin.name }
 
 // Service returns the coin's wallet service, for the transport's reads.
-func (c *Conn) Service() *wallet.Service { return c.coin.svc }
+func (c *Conn) Service() *chainview.Service { return c.coin.svc }
 
 // Watch subscribes the connection to script's balance under tag (the
 // transport's own name for the subscription: the hub hands it back with
-// every push). The first tag of a script hash makes one wallet.Service
+// every push). The first tag of a script hash makes one chainview.Service
 // watch; more tags, or the same tag again, cost nothing more. Once the watch
 // is in place, announce (if not nil) is called; change pushes can reach the
 // subscription only after announce, so a transport can confirm the
 // subscription there first. announce must not block. Watch pushes nothing
 // itself: call Refresh for the current balance.
-func (c *Conn) Watch(ctx context.Context, script wallet.Script, tag string, announce func()) error {
+func (c *Conn) Watch(ctx context.Context, script chainview.Script, tag string, announce func()) error {
 	h, sh := c.hub, script.Hash
 	h.mu.Lock()
 	for {

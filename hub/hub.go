@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/wallet"
+	"github.com/walletgate/walletgate/chainview"
 )
 
 // Kind says what an Event pushes.
@@ -92,7 +92,7 @@ type Hub struct {
 
 type coinState struct {
 	name     string
-	svc      *wallet.Service
+	svc      *chainview.Service
 	blockMu  sync.Mutex // serialises block pushes (see Hub.onBlock)
 	conns    map[*Conn]struct{}
 	watchers map[walletgate.ScriptHash]*watchers
@@ -101,7 +101,7 @@ type coinState struct {
 
 // watchers are the connections watching one script hash of one coin.
 type watchers struct {
-	script wallet.Script
+	script chainview.Script
 	conns  map[*Conn]struct{}
 }
 
@@ -129,7 +129,7 @@ func (h *Hub) Config() Config { return h.cfg }
 
 // AddCoin attaches coin's wallet service: its block and change events
 // become pushes to the coin's connections. A coin is added once.
-func (h *Hub) AddCoin(coin string, svc *wallet.Service) error {
+func (h *Hub) AddCoin(coin string, svc *chainview.Service) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -152,7 +152,7 @@ func (h *Hub) AddCoin(coin string, svc *wallet.Service) error {
 }
 
 // Service returns the wallet service of coin, if attached.
-func (h *Hub) Service(coin string) (*wallet.Service, bool) {
+func (h *Hub) Service(coin string) (*chainview.Service, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cs, ok := h.coins[coin]

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chainview"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 	"github.com/walletgate/walletgate/hub"
-	"github.com/walletgate/walletgate/wallet"
-	"github.com/walletgate/walletgate/wallet/wallettest"
 )
 
 const coin = "bitweb"
@@ -77,16 +77,16 @@ func (s *sink) quiet(t *testing.T) {
 }
 
 type env struct {
-	be  *wallettest.Backend
-	svc *wallet.Service
+	be  *chainviewtest.Backend
+	svc *chainview.Service
 	hub *hub.Hub
 }
 
 func newEnv(t *testing.T, cfg hub.Config) *env {
 	t.Helper()
-	be := wallettest.New()
+	be := chainviewtest.New()
 	be.SetTip(100)
-	svc := wallet.New(be, wallet.Config{})
+	svc := chainview.New(be, chainview.Config{})
 	h := hub.New(cfg)
 	if err := h.AddCoin(coin, svc); err != nil {
 		t.Fatal(err)
@@ -95,11 +95,11 @@ func newEnv(t *testing.T, cfg hub.Config) *env {
 	return &env{be: be, svc: svc, hub: h}
 }
 
-func script(i int) wallet.Script {
+func script(i int) chainview.Script {
 	spk := make([]byte, 22)
 	spk[0], spk[1] = 0x00, 0x14
 	copy(spk[2:], fmt.Sprintf("%020d", i))
-	return wallet.NewScript(spk)
+	return chainview.NewScript(spk)
 }
 
 func (e *env) connect(t *testing.T, s *sink) *hub.Conn {
@@ -152,7 +152,7 @@ func TestPayloadShapeAndHeight(t *testing.T) {
 	e.be.SetUnspent(sc.Hash, nil)
 	e.svc.Publish(walletgate.Event{Kind: walletgate.EventScriptHash, Coin: coin, ScriptHash: sc.Hash})
 	p = s.next(t)
-	var got wallet.BalancePayload
+	var got chainview.BalancePayload
 	if err := json.Unmarshal([]byte(p.payload), &got); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestOneSubscriptionPerAddress(t *testing.T) {
 			t.Fatalf("socket %d initial push = %+v", i, p)
 		}
 	}
-	if n := e.be.Calls(wallettest.MSubscribe); n != addrs {
+	if n := e.be.Calls(chainviewtest.MSubscribe); n != addrs {
 		t.Fatalf("backend subscriptions = %d, want %d", n, addrs)
 	}
 	for a := range addrs {
@@ -322,7 +322,7 @@ func TestWatchErrors(t *testing.T) {
 		t.Fatalf("third watch: %v", err)
 	}
 
-	e.be.Fail(wallettest.MSubscribe, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
+	e.be.Fail(chainviewtest.MSubscribe, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
 	c2 := e.connect(t, newSink(false))
 	if err := c2.Watch(ctx, script(9), "", nil); err == nil {
 		t.Fatal("watch succeeded while the backend fails")
@@ -330,7 +330,7 @@ func TestWatchErrors(t *testing.T) {
 	if n := e.svc.Watching(script(9).Hash); n != 0 {
 		t.Fatalf("failed watch left %d watchers", n)
 	}
-	e.be.Fail(wallettest.MSubscribe, nil)
+	e.be.Fail(chainviewtest.MSubscribe, nil)
 	if err := c2.Watch(ctx, script(9), "", nil); err != nil {
 		t.Fatalf("watch after recovery: %v", err)
 	}
@@ -450,14 +450,14 @@ func TestFailedBuildIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The backend is reconnecting when the change comes in.
-	e.be.Fail(wallettest.MBalance, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
+	e.be.Fail(chainviewtest.MBalance, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
 	e.be.SetBalance(sc.Hash, 77, 0)
 	e.svc.Publish(walletgate.Event{Kind: walletgate.EventScriptHash, Coin: coin, ScriptHash: sc.Hash})
 	time.Sleep(80 * time.Millisecond)
 	if len(s.ch) != 0 {
 		t.Fatal("pushed although the build failed")
 	}
-	e.be.Fail(wallettest.MBalance, nil)
+	e.be.Fail(chainviewtest.MBalance, nil)
 	if p := s.next(t); !strings.Contains(p.payload, `"confirmed":77,`) {
 		t.Fatalf("retried push %s", p.payload)
 	}
@@ -466,7 +466,7 @@ func TestFailedBuildIsRetried(t *testing.T) {
 	}
 
 	// A backend that stays down: the hub gives up after BuildRetries.
-	e.be.Fail(wallettest.MBalance, walletgate.Errorf(walletgate.EUnavailable, "down"))
+	e.be.Fail(chainviewtest.MBalance, walletgate.Errorf(walletgate.EUnavailable, "down"))
 	before := e.hub.Stats().Builds
 	e.svc.Publish(walletgate.Event{Kind: walletgate.EventScriptHash, Coin: coin, ScriptHash: sc.Hash})
 	time.Sleep(500 * time.Millisecond)

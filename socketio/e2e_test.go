@@ -16,12 +16,12 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
+	"github.com/walletgate/walletgate/chainview"
 	"github.com/walletgate/walletgate/electrum"
 	"github.com/walletgate/walletgate/electrum/electrumtest"
 	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/internal/regtest"
 	"github.com/walletgate/walletgate/socketio"
-	"github.com/walletgate/walletgate/wallet"
 	"github.com/walletgate/walletgate/wsapi"
 )
 
@@ -64,7 +64,7 @@ func startRealStack(t *testing.T) *realStack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
-	svc := wallet.New(cl, wallet.Config{})
+	svc := chainview.New(cl, chainview.Config{})
 	sink.SetTarget(svc)
 	t.Cleanup(func() { svc.Close() })
 

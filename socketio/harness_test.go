@@ -17,17 +17,17 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/walletgate/walletgate/chain"
+	"github.com/walletgate/walletgate/chainview"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/socketio"
-	"github.com/walletgate/walletgate/wallet"
-	"github.com/walletgate/walletgate/wallet/wallettest"
 )
 
 const testCoin = "bitweb"
 
 type testEnv struct {
-	be     *wallettest.Backend
-	svc    *wallet.Service
+	be     *chainviewtest.Backend
+	svc    *chainview.Service
 	hub    *hub.Hub
 	srv    *socketio.Server
 	ts     *httptest.Server
@@ -40,9 +40,9 @@ func newTestEnv(t testing.TB, hcfg hub.Config, cfg socketio.Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	be := wallettest.New()
+	be := chainviewtest.New()
 	be.SetTip(1000)
-	svc := wallet.New(be, wallet.Config{})
+	svc := chainview.New(be, chainview.Config{})
 	h := hub.New(hcfg)
 	if err := h.AddCoin(testCoin, svc); err != nil {
 		t.Fatal(err)
@@ -64,14 +64,14 @@ func newTestEnv(t testing.TB, hcfg hub.Config, cfg socketio.Config) *testEnv {
 }
 
 // addr returns the i-th test address (P2WPKH) and its script.
-func (e *testEnv) addr(t testing.TB, i int) (string, wallet.Script) {
+func (e *testEnv) addr(t testing.TB, i int) (string, chainview.Script) {
 	t.Helper()
 	spk := append([]byte{0x00, 0x14}, []byte(fmt.Sprintf("%020d", i))...)
 	a, err := e.params.Encode(spk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a, wallet.NewScript(spk)
+	return a, chainview.NewScript(spk)
 }
 
 func (e *testEnv) wsURL() string {

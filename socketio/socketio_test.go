@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/socketio"
-	"github.com/walletgate/walletgate/wallet/wallettest"
 )
 
 func (e *testEnv) change(t testing.TB, sh walletgate.ScriptHash) {
@@ -278,7 +278,7 @@ func TestManySockets(t *testing.T) {
 		c.expect(t, "subscribed")
 		c.expect(t, "balance_changed")
 	}
-	if n := e.be.Calls(wallettest.MSubscribe); n > addrs {
+	if n := e.be.Calls(chainviewtest.MSubscribe); n > addrs {
 		t.Fatalf("%d backend subscriptions for %d addresses", n, addrs)
 	}
 	// Every address changes once, with a balance that names it.
@@ -317,7 +317,7 @@ func TestManySockets(t *testing.T) {
 			t.Fatalf("socket %d got extra events", i)
 		}
 	}
-	if n := e.be.Calls(wallettest.MSubscribe); n > addrs {
+	if n := e.be.Calls(chainviewtest.MSubscribe); n > addrs {
 		t.Fatalf("%d backend subscriptions for %d addresses", n, addrs)
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chainview"
 	"github.com/walletgate/walletgate/hub"
-	"github.com/walletgate/walletgate/wallet"
 )
 
 // Texts shared with the REST API.
@@ -107,7 +107,7 @@ func (c *conn) call(ctx context.Context, req request, after *func()) (any, *rpcE
 		if e != nil {
 			return nil, e
 		}
-		f := wallet.UnspentFilter{ConfirmedOnly: p.Confirmed}
+		f := chainview.UnspentFilter{ConfirmedOnly: p.Confirmed}
 		if p.Amount != nil {
 			if *p.Amount < 0 {
 				return nil, badRequest(msgBadAmount)
@@ -207,20 +207,20 @@ func parseAccountParams(raw json.RawMessage) (accountParams, *rpcError) {
 }
 
 // addressParam decodes params into p and parses the address field.
-func (c *conn) addressParam(req request, p any, field *string) (wallet.Script, *rpcError) {
+func (c *conn) addressParam(req request, p any, field *string) (chainview.Script, *rpcError) {
 	if e := decodeParams(req.Params, p); e != nil {
-		return wallet.Script{}, e
+		return chainview.Script{}, e
 	}
 	addr := strings.TrimSpace(*field)
 	sc, err := hub.ParseAddress(c.srv.dec, addr)
 	if err != nil {
-		return wallet.Script{}, &rpcError{Code: CodeBadRequest, Message: walletgate.ErrorMessage(err), Address: addr}
+		return chainview.Script{}, &rpcError{Code: CodeBadRequest, Message: walletgate.ErrorMessage(err), Address: addr}
 	}
 	return sc, nil
 }
 
 // addressList decodes and validates a subscribe/unsubscribe list.
-func (c *conn) addressList(req request) ([]string, []wallet.Script, *rpcError) {
+func (c *conn) addressList(req request) ([]string, []chainview.Script, *rpcError) {
 	var p addressesParams
 	if e := decodeParams(req.Params, &p); e != nil {
 		return nil, nil, e
@@ -232,7 +232,7 @@ func (c *conn) addressList(req request) ([]string, []wallet.Script, *rpcError) {
 		return nil, nil, &rpcError{Code: CodeTooLarge, Message: "too many addresses in one request: " + strconv.Itoa(len(p.Addresses)) + " (max " + strconv.Itoa(c.srv.cfg.MaxAddresses) + ")"}
 	}
 	addrs := make([]string, len(p.Addresses))
-	scripts := make([]wallet.Script, len(p.Addresses))
+	scripts := make([]chainview.Script, len(p.Addresses))
 	for i, a := range p.Addresses {
 		addrs[i] = strings.TrimSpace(a)
 		sc, err := hub.ParseAddress(c.srv.dec, addrs[i])

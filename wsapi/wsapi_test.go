@@ -13,17 +13,17 @@ import (
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
+	"github.com/walletgate/walletgate/chainview"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 	"github.com/walletgate/walletgate/hub"
-	"github.com/walletgate/walletgate/wallet"
-	"github.com/walletgate/walletgate/wallet/wallettest"
 	"github.com/walletgate/walletgate/wsapi"
 )
 
 const testCoin = "bitweb"
 
 type testEnv struct {
-	be     *wallettest.Backend
-	svc    *wallet.Service
+	be     *chainviewtest.Backend
+	svc    *chainview.Service
 	hub    *hub.Hub
 	srv    *wsapi.Server
 	ts     *httptest.Server
@@ -36,9 +36,9 @@ func newTestEnv(t testing.TB, hcfg hub.Config, cfg wsapi.Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	be := wallettest.New()
+	be := chainviewtest.New()
 	be.SetTip(1000)
-	svc := wallet.New(be, wallet.Config{})
+	svc := chainview.New(be, chainview.Config{})
 	h := hub.New(hcfg)
 	if err := h.AddCoin(testCoin, svc); err != nil {
 		t.Fatal(err)
@@ -60,14 +60,14 @@ func newTestEnv(t testing.TB, hcfg hub.Config, cfg wsapi.Config) *testEnv {
 	return &testEnv{be: be, svc: svc, hub: h, srv: srv, ts: ts, params: params}
 }
 
-func (e *testEnv) addr(t testing.TB, i int) (string, wallet.Script) {
+func (e *testEnv) addr(t testing.TB, i int) (string, chainview.Script) {
 	t.Helper()
 	spk := append([]byte{0x00, 0x14}, []byte(fmt.Sprintf("%020d", i))...)
 	a, err := e.params.Encode(spk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a, wallet.NewScript(spk)
+	return a, chainview.NewScript(spk)
 }
 
 func (e *testEnv) change(sh walletgate.ScriptHash) {
@@ -167,7 +167,7 @@ func TestMethods(t *testing.T) {
 		{"tx", `{"id":6,"method":"getTx","params":{"txid":"` + tx1 + `"}}`,
 			`{"id":6,"result":{"blocktime":1700000000,"txid":"` + tx1 + `","vin":[{"coinbase":"03"}],"vout":[{"n":0,"scriptPubKey":{"address":"` + a + `","hex":"` + sc.Hex + `"},"value":0.00005,"value_sat":5000}]}}`},
 		{"tx unknown", `{"id":7,"method":"getTx","params":{"txid":"` + strings.Repeat("9", 64) + `"}}`,
-			`{"id":7,"error":{"code":400,"message":"backend error 2: ` + strings.ReplaceAll(wallettest.UnknownTxMessage, "'", "'") + `"}}`},
+			`{"id":7,"error":{"code":400,"message":"backend error 2: ` + strings.ReplaceAll(chainviewtest.UnknownTxMessage, "'", "'") + `"}}`},
 		{"bad txid", `{"id":8,"method":"getTx","params":{"txid":"xyz"}}`, `{"id":8,"error":{"code":400,"message":"Invalid txid  -  expected 64 hex characters"}}`},
 		{"bad address", `{"id":9,"method":"getBalance","params":{"address":"short"}}`, `{"id":9,"error":{"code":400,"message":"` + hub.MsgBadAddress + `","address":"short"}}`},
 		{"bad checksum", `{"id":10,"method":"getBalance","params":{"address":"` + bad + `"}}`, `{"id":10,"error":{"code":400,"message":"Invalid bech32/bech32m address: '` + bad + `'","address":"` + bad + `"}}`},
@@ -211,7 +211,7 @@ func TestSubscriptionsAndPushes(t *testing.T) {
 			t.Fatalf("missing push %s; got %v", want, pushes)
 		}
 	}
-	if n := e.be.Calls(wallettest.MSubscribe); n != 2 {
+	if n := e.be.Calls(chainviewtest.MSubscribe); n != 2 {
 		t.Fatalf("backend subscriptions = %d", n)
 	}
 
@@ -367,7 +367,7 @@ func TestRequestsInFlightAreBounded(t *testing.T) {
 		cl.send(t, fmt.Sprintf(`{"id":%d,"method":"getBalance","params":{"address":"%s"}}`, i, a))
 	}
 	time.Sleep(200 * time.Millisecond)
-	if n := e.be.Calls(wallettest.MBalance); n != 2 {
+	if n := e.be.Calls(chainviewtest.MBalance); n != 2 {
 		release()
 		t.Fatalf("%d backend calls in flight, want 2", n)
 	}

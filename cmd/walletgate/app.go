@@ -16,6 +16,7 @@ import (
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/bitweb"
 	"github.com/walletgate/walletgate/chain"
+	"github.com/walletgate/walletgate/chainview"
 	"github.com/walletgate/walletgate/config"
 	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/inmem"
@@ -26,7 +27,6 @@ import (
 	"github.com/walletgate/walletgate/postgres"
 	"github.com/walletgate/walletgate/socketio"
 	"github.com/walletgate/walletgate/sqlite"
-	"github.com/walletgate/walletgate/wallet"
 	"github.com/walletgate/walletgate/wsapi"
 )
 
@@ -62,7 +62,7 @@ type coinApp struct {
 	name    string
 	params  *chain.Params
 	backend walletgate.Backend
-	wallet  *wallet.Service
+	wallet  *chainview.Service
 	rest    http.Handler
 	// blocks receives the backend's block events (besides the wallet
 	// service), so deposit confirmations advance on each block.
@@ -376,7 +376,7 @@ func buildCoin(ctx context.Context, dataDir string, c config.Coin, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("coin %s: %w", c.Name, err)
 	}
-	svc := wallet.New(backend, wallet.Config{FetchTimeout: c.Backend.Timeout.D()})
+	svc := chainview.New(backend, chainview.Config{FetchTimeout: c.Backend.Timeout.D()})
 	sink.SetTarget(walletgate.EventSinkFunc(func(ev walletgate.Event) {
 		svc.Publish(ev)
 		if ev.Kind == walletgate.EventBlock {

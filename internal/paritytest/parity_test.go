@@ -14,13 +14,13 @@ import (
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/bitweb"
 	"github.com/walletgate/walletgate/chain"
+	"github.com/walletgate/walletgate/chainview"
 	"github.com/walletgate/walletgate/electrum"
 	"github.com/walletgate/walletgate/electrum/electrumtest"
 	"github.com/walletgate/walletgate/index"
 	"github.com/walletgate/walletgate/internal/regtest"
 	"github.com/walletgate/walletgate/nodebackend"
 	"github.com/walletgate/walletgate/rpc"
-	"github.com/walletgate/walletgate/wallet"
 )
 
 // restOver serves the Bitweb REST API over backend (with a wallet service
@@ -30,7 +30,7 @@ func restOver(t *testing.T, build func(sink walletgate.EventSink) walletgate.Bac
 	relay := &walletgate.EventRelay{}
 	be := build(relay)
 	t.Cleanup(func() { be.Close() })
-	svc := wallet.New(be, wallet.Config{})
+	svc := chainview.New(be, chainview.Config{})
 	relay.SetTarget(svc)
 	t.Cleanup(func() { svc.Close() })
 	params, err := chain.Lookup("btc", "regtest")

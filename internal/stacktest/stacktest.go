@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
+	"github.com/walletgate/walletgate/chainview"
 	"github.com/walletgate/walletgate/electrum"
 	"github.com/walletgate/walletgate/electrum/electrumtest"
 	"github.com/walletgate/walletgate/internal/regtest"
-	"github.com/walletgate/walletgate/wallet"
 )
 
 // Stack is one started read path. Everything in it stops when the test
@@ -28,7 +28,7 @@ type Stack struct {
 	Indexer *electrumtest.Indexer
 	Server  *electrumtest.Server
 	Client  *electrum.Client
-	Wallet  *wallet.Service
+	Wallet  *chainview.Service
 }
 
 // Options of Start; the zero value is a plain stack for the "bitweb" coin
@@ -42,7 +42,7 @@ type Options struct {
 	// interval, so mined blocks and sent transactions show up unasked.
 	SyncEvery time.Duration
 	// Wallet configures the service.
-	Wallet wallet.Config
+	Wallet chainview.Config
 }
 
 // Start starts a regtest node and builds the stack on it; a failure to
@@ -64,7 +64,7 @@ func Start(tb testing.TB, o Options) *Stack {
 		tb.Fatalf("stacktest: electrum client: %v", err)
 	}
 	tb.Cleanup(func() { cl.Close() })
-	svc := wallet.New(cl, o.Wallet)
+	svc := chainview.New(cl, o.Wallet)
 	sink.SetTarget(svc)
 	tb.Cleanup(func() { svc.Close() })
 	return &Stack{Node: node, Indexer: idx, Server: srv, Client: cl, Wallet: svc}

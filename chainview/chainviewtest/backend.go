@@ -4,9 +4,9 @@
 // with ElectrumX's daemon error, broadcasts are rejected with its network
 // rules text, every call can be made to fail or stall, every round trip
 // is counted (a batch counts once), and its subscription connection can be
-// dropped and restored (wallet.SubscriptionGuard). End-to-end tests use the real electrum
+// dropped and restored (chainview.SubscriptionGuard). End-to-end tests use the real electrum
 // client over a regtest node instead.
-package wallettest
+package chainviewtest
 
 import (
 	"context"
@@ -168,7 +168,7 @@ func (b *Backend) RestoreSubscriptions() {
 	b.subsDown = false
 }
 
-// SubscriptionEpoch implements wallet.SubscriptionGuard.
+// SubscriptionEpoch implements chainview.SubscriptionGuard.
 func (b *Backend) SubscriptionEpoch() (uint64, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

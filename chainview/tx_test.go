@@ -1,10 +1,10 @@
-package wallet
+package chainview
 
 import (
 	"encoding/json"
 	"testing"
 
-	"github.com/walletgate/walletgate/wallet/wallettest"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 )
 
 func TestParseVerbose(t *testing.T) {
@@ -17,8 +17,8 @@ func TestParseVerbose(t *testing.T) {
 		ins, outs int
 		bad       bool
 	}{
-		{"coinbase confirmed", wallettest.VerboseTx{Txid: "a", Coinbase: true, Outs: []wallettest.Out{{Value: "50.0", Script: "51"}}, Blockhash: "h", Blocktime: 9, Confs: 1}.JSON(), true, true, 9, 0, 1, false},
-		{"mempool", wallettest.VerboseTx{Txid: "b", Ins: []wallettest.In{{Txid: "A", Vout: 1}}, Outs: []wallettest.Out{{Value: "1e-05", Script: "51"}, {Value: "0", Script: "6a"}}}.JSON(), false, false, -1, 1, 2, false},
+		{"coinbase confirmed", chainviewtest.VerboseTx{Txid: "a", Coinbase: true, Outs: []chainviewtest.Out{{Value: "50.0", Script: "51"}}, Blockhash: "h", Blocktime: 9, Confs: 1}.JSON(), true, true, 9, 0, 1, false},
+		{"mempool", chainviewtest.VerboseTx{Txid: "b", Ins: []chainviewtest.In{{Txid: "A", Vout: 1}}, Outs: []chainviewtest.Out{{Value: "1e-05", Script: "51"}, {Value: "0", Script: "6a"}}}.JSON(), false, false, -1, 1, 2, false},
 		{"time without blocktime", `{"time":7,"confirmations":2,"vin":[],"vout":[]}`, false, true, 7, 0, 0, false},
 		{"confirmations zero", `{"confirmations":0,"vin":[],"vout":[]}`, false, false, -1, 0, 0, false},
 		{"bad value", `{"vout":[{"value":"x"}]}`, false, false, -1, 0, 0, true},
@@ -51,7 +51,7 @@ func TestParseVerbose(t *testing.T) {
 // FuzzParseVerbose: backend text never panics the parser, and what parses
 // has one output per vout element.
 func FuzzParseVerbose(f *testing.F) {
-	f.Add([]byte(wallettest.VerboseTx{Txid: "a", Coinbase: true, Outs: []wallettest.Out{{Value: "50.0", Script: "51", Address: "x"}}, Blockhash: "h", Blocktime: 9}.JSON()))
+	f.Add([]byte(chainviewtest.VerboseTx{Txid: "a", Coinbase: true, Outs: []chainviewtest.Out{{Value: "50.0", Script: "51", Address: "x"}}, Blockhash: "h", Blocktime: 9}.JSON()))
 	f.Add([]byte(`{"vin":[{"coinbase":""}],"vout":[{"value":1e400}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		tx, err := parseVerbose(raw)

@@ -1,4 +1,4 @@
-package wallet
+package chainview
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/wallet/wallettest"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 )
 
 // guardedRead is one cached read of a watched script hash, as the surfaces
@@ -16,20 +16,20 @@ import (
 type guardedRead struct {
 	name   string
 	method string // the backend round trip behind it
-	set    func(fb *wallettest.Backend, sh walletgate.ScriptHash, sats int64)
+	set    func(fb *chainviewtest.Backend, sh walletgate.ScriptHash, sats int64)
 	read   func(ctx context.Context, s *Service, sc Script) (int64, error)
 }
 
 func guardedReads() []guardedRead {
 	return []guardedRead{
-		{"balance", wallettest.MBalance,
-			func(fb *wallettest.Backend, sh walletgate.ScriptHash, sats int64) { fb.SetBalance(sh, sats, 0) },
+		{"balance", chainviewtest.MBalance,
+			func(fb *chainviewtest.Backend, sh walletgate.ScriptHash, sats int64) { fb.SetBalance(sh, sats, 0) },
 			func(ctx context.Context, s *Service, sc Script) (int64, error) {
 				b, err := s.Balance(ctx, sc.Hash)
 				return b.Confirmed, err
 			}},
-		{"unspent", wallettest.MUnspent,
-			func(fb *wallettest.Backend, sh walletgate.ScriptHash, sats int64) {
+		{"unspent", chainviewtest.MUnspent,
+			func(fb *chainviewtest.Backend, sh walletgate.ScriptHash, sats int64) {
 				fb.SetUnspent(sh, []walletgate.UTXO{{TxHash: fmt.Sprintf("%064x", sats), Height: 1, Value: sats}})
 			},
 			func(ctx context.Context, s *Service, sc Script) (int64, error) {
@@ -40,8 +40,8 @@ func guardedReads() []guardedRead {
 				}
 				return sum, err
 			}},
-		{"history", wallettest.MHistory,
-			func(fb *wallettest.Backend, sh walletgate.ScriptHash, sats int64) {
+		{"history", chainviewtest.MHistory,
+			func(fb *chainviewtest.Backend, sh walletgate.ScriptHash, sats int64) {
 				// The history's length stands for the amount.
 				h := make([]walletgate.HistoryEntry, sats)
 				for i := range h {
@@ -162,7 +162,7 @@ func TestFetchOverlappingDropNotCached(t *testing.T) {
 		b, _ := s.Balance(ctx, sh)
 		done <- b
 	}()
-	for fb.Calls(wallettest.MBalance) == 0 {
+	for fb.Calls(chainviewtest.MBalance) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	fb.DropSubscriptions()

@@ -1,4 +1,4 @@
-package wallet
+package chainview
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/wallet/wallettest"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 )
 
 func TestLRUBound(t *testing.T) {
@@ -52,7 +52,7 @@ func TestBalanceCoalesced(t *testing.T) {
 			results <- b.Confirmed
 		})
 	}
-	for fb.Calls(wallettest.MBalance) == 0 {
+	for fb.Calls(chainviewtest.MBalance) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(20 * time.Millisecond)
@@ -66,7 +66,7 @@ func TestBalanceCoalesced(t *testing.T) {
 	}
 	// Callers that arrived after the fetch finished make their own call
 	// (the hash is not watched, so nothing is cached); all the others shared one.
-	if n := fb.Calls(wallettest.MBalance); n > 2 {
+	if n := fb.Calls(chainviewtest.MBalance); n > 2 {
 		t.Fatalf("8 concurrent balances of one script hash made %d backend calls", n)
 	}
 }
@@ -82,7 +82,7 @@ func TestCloseStopsFetches(t *testing.T) {
 		_, err := s.Balance(context.Background(), "ff")
 		done <- err
 	}()
-	for fb.Calls(wallettest.MBalance) == 0 {
+	for fb.Calls(chainviewtest.MBalance) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	s.Close()

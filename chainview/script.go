@@ -1,4 +1,4 @@
-package wallet
+package chainview
 
 import (
 	"encoding/hex"

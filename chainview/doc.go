@@ -1,6 +1,8 @@
-// Package wallet is the coin-agnostic service behind every wallet-facing
-// surface (Bitweb REST, Socket.IO, WebSockets). It sits on one
-// walletgate.Backend and adds what the surfaces share: caches with named
+// Package chainview is the cached view of one coin's chain behind every
+// wallet-facing surface (Bitweb REST, Socket.IO, WebSockets). It holds no
+// keys and sends nothing (it was called "wallet", which it is not): it
+// answers balances, unspent outputs, histories and transactions of
+// addresses from one walletgate.Backend and adds what the surfaces share: caches with named
 // bounds, coalescing of identical backend requests, the /history algorithm,
 // exact satoshi arithmetic on decimal text, and a small event seam.
 //
@@ -20,4 +22,4 @@
 // the service updates its caches first and then calls the listeners attached
 // with OnBlock and OnChange, so a listener that reads back through the
 // service always sees the new state.
-package wallet
+package chainview

@@ -1,4 +1,4 @@
-package wallet
+package chainview
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/wallet/wallettest"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 )
 
 var (
@@ -30,21 +30,21 @@ func itemString(it HistoryItem) string {
 func TestHistoryDirections(t *testing.T) {
 	ctx := context.Background()
 	s, fb, _ := newTestService(t, Config{})
-	txs := []wallettest.VerboseTx{
+	txs := []chainviewtest.VerboseTx{
 		// Coinbase to us: "in".
-		{Txid: "f1", Coinbase: true, Outs: []wallettest.Out{{Value: "50.0", Script: mine.Hex, Address: "A"}}, Blockhash: "b1", Blocktime: 1000, Confs: 5},
+		{Txid: "f1", Coinbase: true, Outs: []chainviewtest.Out{{Value: "50.0", Script: mine.Hex, Address: "A"}}, Blockhash: "b1", Blocktime: 1000, Confs: 5},
 		// Someone else's coin.
-		{Txid: "x0", Coinbase: true, Outs: []wallettest.Out{{Value: "2.0", Script: other, Address: "B"}}, Blockhash: "b1", Blocktime: 1000, Confs: 5},
+		{Txid: "x0", Coinbase: true, Outs: []chainviewtest.Out{{Value: "2.0", Script: other, Address: "B"}}, Blockhash: "b1", Blocktime: 1000, Confs: 5},
 		// Paid to us from outside, with change back: "in".
-		{Txid: "in1", Ins: []wallettest.In{{Txid: "x0"}}, Outs: []wallettest.Out{{Value: "1.0", Script: mine.Hex, Address: "A"}, {Value: "0.99", Script: other, Address: "B"}}, Blockhash: "b2", Blocktime: 2000, Confs: 4},
+		{Txid: "in1", Ins: []chainviewtest.In{{Txid: "x0"}}, Outs: []chainviewtest.Out{{Value: "1.0", Script: mine.Hex, Address: "A"}, {Value: "0.99", Script: other, Address: "B"}}, Blockhash: "b2", Blocktime: 2000, Confs: 4},
 		// We pay out with change: "out", amount includes the fee.
-		{Txid: "out1", Ins: []wallettest.In{{Txid: "f1"}}, Outs: []wallettest.Out{{Value: "10.0", Script: other, Address: "B"}, {Value: "39.9999", Script: mine.Hex, Address: "A"}}, Blockhash: "b3", Blocktime: 3000, Confs: 3},
+		{Txid: "out1", Ins: []chainviewtest.In{{Txid: "f1"}}, Outs: []chainviewtest.Out{{Value: "10.0", Script: other, Address: "B"}, {Value: "39.9999", Script: mine.Hex, Address: "A"}}, Blockhash: "b3", Blocktime: 3000, Confs: 3},
 		// To ourselves plus OP_RETURN (no address, so not external): "self".
-		{Txid: "self1", Ins: []wallettest.In{{Txid: "in1", Vout: 0}}, Outs: []wallettest.Out{{Value: "0.9999", Script: mine.Hex, Address: "A"}, {Value: "0.0", Script: opret, Type: "nulldata"}}, Blockhash: "b4", Blocktime: 4000, Confs: 2},
+		{Txid: "self1", Ins: []chainviewtest.In{{Txid: "in1", Vout: 0}}, Outs: []chainviewtest.Out{{Value: "0.9999", Script: mine.Hex, Address: "A"}, {Value: "0.0", Script: opret, Type: "nulldata"}}, Blockhash: "b4", Blocktime: 4000, Confs: 2},
 		// Listed but touches neither side as far as the txs show: "unknown" with 0.
-		{Txid: "odd1", Ins: []wallettest.In{{Txid: "x0"}}, Outs: []wallettest.Out{{Value: "1.0", Script: other, Address: "B"}}, Blockhash: "b4", Blocktime: 4000, Confs: 2},
+		{Txid: "odd1", Ins: []chainviewtest.In{{Txid: "x0"}}, Outs: []chainviewtest.Out{{Value: "1.0", Script: other, Address: "B"}}, Blockhash: "b4", Blocktime: 4000, Confs: 2},
 		// Mempool spend of our change, all of it to ourselves and more: "self".
-		{Txid: "mp1", Ins: []wallettest.In{{Txid: "out1", Vout: 1}}, Outs: []wallettest.Out{{Value: "39.9998", Script: mine.Hex, Address: "A"}}},
+		{Txid: "mp1", Ins: []chainviewtest.In{{Txid: "out1", Vout: 1}}, Outs: []chainviewtest.Out{{Value: "39.9998", Script: mine.Hex, Address: "A"}}},
 	}
 	for _, tx := range txs {
 		fb.AddTx(tx.Txid, tx.JSON(), "")
@@ -85,7 +85,7 @@ func TestHistoryDirections(t *testing.T) {
 			t.Errorf("item %d:\n got %s\nwant %s", i, s, want[i])
 		}
 	}
-	if n := fb.Calls(wallettest.MTransaction); n != 2 {
+	if n := fb.Calls(chainviewtest.MTransaction); n != 2 {
 		t.Fatalf("transaction round trips = %d, want 2", n)
 	}
 
@@ -130,9 +130,9 @@ func TestHistoryRoundTrips(t *testing.T) {
 		id := fmt.Sprintf("m%02d", i)
 		p1, p2 := fmt.Sprintf("p%02da", i), fmt.Sprintf("p%02db", i)
 		for _, p := range []string{p1, p2} {
-			fb.AddTx(p, wallettest.VerboseTx{Txid: p, Coinbase: true, Outs: []wallettest.Out{{Value: "1.0", Script: mine.Hex, Address: "A"}}, Blockhash: "b", Blocktime: 1}.JSON(), "")
+			fb.AddTx(p, chainviewtest.VerboseTx{Txid: p, Coinbase: true, Outs: []chainviewtest.Out{{Value: "1.0", Script: mine.Hex, Address: "A"}}, Blockhash: "b", Blocktime: 1}.JSON(), "")
 		}
-		fb.AddTx(id, wallettest.VerboseTx{Txid: id, Ins: []wallettest.In{{Txid: p1}, {Txid: p2}}, Outs: []wallettest.Out{{Value: "0.5", Script: other, Address: "B"}}, Blockhash: "b", Blocktime: 2}.JSON(), "")
+		fb.AddTx(id, chainviewtest.VerboseTx{Txid: id, Ins: []chainviewtest.In{{Txid: p1}, {Txid: p2}}, Outs: []chainviewtest.Out{{Value: "0.5", Script: other, Address: "B"}}, Blockhash: "b", Blocktime: 2}.JSON(), "")
 		hist = append(hist, walletgate.HistoryEntry{TxHash: id, Height: 2})
 	}
 	fb.SetHistory(mine.Hash, hist)
@@ -143,7 +143,7 @@ func TestHistoryRoundTrips(t *testing.T) {
 	if len(got) != 50 || got[0].Direction != DirOut || *got[0].Amount != 200_000_000 {
 		t.Fatalf("got %d items, first %s", len(got), itemString(got[0]))
 	}
-	if h, tx := fb.Calls(wallettest.MHistory), fb.Calls(wallettest.MTransaction); h != 1 || tx != 2 {
+	if h, tx := fb.Calls(chainviewtest.MHistory), fb.Calls(chainviewtest.MTransaction); h != 1 || tx != 2 {
 		t.Fatalf("round trips: %d history + %d transaction batches, want 1 + 2", h, tx)
 	}
 	if n := fb.TxItems(); n != 150 {
@@ -156,7 +156,7 @@ func TestHistoryRoundTrips(t *testing.T) {
 	// Unwatched histories expire after HistoryTTL; the txs stay cached.
 	clk.advance(2 * time.Second)
 	s.History(ctx, mine, 50)
-	if h, tx := fb.Calls(wallettest.MHistory), fb.Calls(wallettest.MTransaction); h != 2 || tx != 2 {
+	if h, tx := fb.Calls(chainviewtest.MHistory), fb.Calls(chainviewtest.MTransaction); h != 2 || tx != 2 {
 		t.Fatalf("after the TTL: %d history + %d tx calls, want 2 + 2", h, tx)
 	}
 }
@@ -167,13 +167,13 @@ func TestHistoryWatchedInvalidation(t *testing.T) {
 	if err := s.Watch(ctx, mine.Hash); err != nil {
 		t.Fatal(err)
 	}
-	tx := wallettest.VerboseTx{Txid: "r1", Coinbase: true, Outs: []wallettest.Out{{Value: "1.0", Script: mine.Hex, Address: "A"}}, Blockhash: "b", Blocktime: 77, Confs: 1}
+	tx := chainviewtest.VerboseTx{Txid: "r1", Coinbase: true, Outs: []chainviewtest.Out{{Value: "1.0", Script: mine.Hex, Address: "A"}}, Blockhash: "b", Blocktime: 77, Confs: 1}
 	fb.AddTx("r1", tx.JSON(), "")
 	fb.SetHistory(mine.Hash, []walletgate.HistoryEntry{{TxHash: "r1", Height: 9}})
 	s.History(ctx, mine, 10)
 	clk.advance(time.Hour)
 	s.History(ctx, mine, 10)
-	if n := fb.Calls(wallettest.MHistory); n != 1 {
+	if n := fb.Calls(chainviewtest.MHistory); n != 1 {
 		t.Fatalf("watched history fetched %d times without an event, want 1", n)
 	}
 
@@ -187,7 +187,7 @@ func TestHistoryWatchedInvalidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := fb.Calls(wallettest.MHistory); n != 2 {
+	if n := fb.Calls(chainviewtest.MHistory); n != 2 {
 		t.Fatalf("history calls after event = %d, want 2", n)
 	}
 	if got[0].Height != 0 || got[0].Timestamp != nil {
@@ -199,13 +199,13 @@ func TestHistoryBatchFailure(t *testing.T) {
 	ctx := context.Background()
 	s, fb, _ := newTestService(t, Config{})
 	fb.SetHistory(mine.Hash, []walletgate.HistoryEntry{{TxHash: "q1", Height: 1}})
-	fb.Fail(wallettest.MTransaction, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
+	fb.Fail(chainviewtest.MTransaction, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
 	_, err := s.History(ctx, mine, 10)
 	if walletgate.ErrorCode(err) != walletgate.EUnavailable {
 		t.Fatalf("History with the batch failing: %v, want %s", err, walletgate.EUnavailable)
 	}
-	fb.Fail(wallettest.MTransaction, nil)
-	fb.Fail(wallettest.MHistory, &walletgate.RPCError{Code: 10001, Message: "history too large"})
+	fb.Fail(chainviewtest.MTransaction, nil)
+	fb.Fail(chainviewtest.MHistory, &walletgate.RPCError{Code: 10001, Message: "history too large"})
 	s.Close()
 	s2 := New(fb, Config{})
 	defer s2.Close()

@@ -1,4 +1,4 @@
-package wallet
+package chainview
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/walletgate/walletgate"
-	"github.com/walletgate/walletgate/wallet/wallettest"
+	"github.com/walletgate/walletgate/chainview/chainviewtest"
 )
 
 // fakeClock is a settable clock for TTL tests.
@@ -31,9 +31,9 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newTestService(t *testing.T, cfg Config) (*Service, *wallettest.Backend, *fakeClock) {
+func newTestService(t *testing.T, cfg Config) (*Service, *chainviewtest.Backend, *fakeClock) {
 	t.Helper()
-	fb := wallettest.New()
+	fb := chainviewtest.New()
 	s := New(fb, cfg)
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	s.now = clk.now
@@ -51,7 +51,7 @@ func TestTipCacheAndBlockEvent(t *testing.T) {
 			t.Fatalf("Tip = %v, %v; want 100", tip, err)
 		}
 	}
-	if n := fb.Calls(wallettest.MTip); n != 1 {
+	if n := fb.Calls(chainviewtest.MTip); n != 1 {
 		t.Fatalf("backend tip calls = %d within the TTL, want 1", n)
 	}
 	fb.SetTip(101)
@@ -59,7 +59,7 @@ func TestTipCacheAndBlockEvent(t *testing.T) {
 	if tip, _ := s.Tip(ctx); tip.Height != 101 {
 		t.Fatalf("after TTL Tip = %d, want 101", tip.Height)
 	}
-	if n := fb.Calls(wallettest.MTip); n != 2 {
+	if n := fb.Calls(chainviewtest.MTip); n != 2 {
 		t.Fatalf("backend tip calls = %d after TTL, want 2", n)
 	}
 
@@ -73,7 +73,7 @@ func TestTipCacheAndBlockEvent(t *testing.T) {
 	if len(got) != 2 || got[0] != 102 || got[1] != 102 {
 		t.Fatalf("OnBlock saw %v, want [102 102]", got)
 	}
-	if n := fb.Calls(wallettest.MTip); n != 2 {
+	if n := fb.Calls(chainviewtest.MTip); n != 2 {
 		t.Fatalf("a block event should refresh the tip without a backend call; calls = %d", n)
 	}
 	// LastTip ignores the TTL.
@@ -99,7 +99,7 @@ func TestTipCoalesced(t *testing.T) {
 		})
 	}
 	// Wait until the leader's request reached the backend.
-	for fb.Calls(wallettest.MTip) == 0 {
+	for fb.Calls(chainviewtest.MTip) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(20 * time.Millisecond) // let the other callers join
@@ -111,7 +111,7 @@ func TestTipCoalesced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := fb.Calls(wallettest.MTip); n != 1 {
+	if n := fb.Calls(chainviewtest.MTip); n != 1 {
 		t.Fatalf("10 concurrent Tip calls made %d backend calls, want 1", n)
 	}
 }
@@ -140,7 +140,7 @@ func TestBalanceCachedOnlyWhileWatched(t *testing.T) {
 			t.Fatalf("Balance = %v, %v", b, err)
 		}
 	}
-	if n := fb.Calls(wallettest.MBalance); n != 2 {
+	if n := fb.Calls(chainviewtest.MBalance); n != 2 {
 		t.Fatalf("unwatched balance calls = %d, want 2", n)
 	}
 
@@ -150,7 +150,7 @@ func TestBalanceCachedOnlyWhileWatched(t *testing.T) {
 	for range 3 {
 		s.Balance(ctx, sh)
 	}
-	if n := fb.Calls(wallettest.MBalance); n != 3 {
+	if n := fb.Calls(chainviewtest.MBalance); n != 3 {
 		t.Fatalf("watched balance calls = %d, want 3 (one fetch, then cache)", n)
 	}
 
@@ -169,7 +169,7 @@ func TestBalanceCachedOnlyWhileWatched(t *testing.T) {
 	if b, _ := s.Balance(ctx, sh); b.Unconfirmed != -40 {
 		t.Fatalf("Balance after event = %v", b)
 	}
-	if n := fb.Calls(wallettest.MBalance); n != 4 {
+	if n := fb.Calls(chainviewtest.MBalance); n != 4 {
 		t.Fatalf("balance calls = %d after one event, want 4", n)
 	}
 
@@ -184,10 +184,10 @@ func TestBalanceCachedOnlyWhileWatched(t *testing.T) {
 	if err := s.Unwatch(ctx, sh); err != nil {
 		t.Fatal(err)
 	}
-	before := fb.Calls(wallettest.MBalance)
+	before := fb.Calls(chainviewtest.MBalance)
 	s.Balance(ctx, sh)
 	s.Balance(ctx, sh)
-	if n := fb.Calls(wallettest.MBalance) - before; n != 2 {
+	if n := fb.Calls(chainviewtest.MBalance) - before; n != 2 {
 		t.Fatalf("after Unwatch, 2 balances made %d calls, want 2", n)
 	}
 }
@@ -206,7 +206,7 @@ func TestStaleFetchNotCachedAcrossEvent(t *testing.T) {
 		b, _ := s.Balance(ctx, sh)
 		done <- b
 	}()
-	for fb.Calls(wallettest.MBalance) == 0 {
+	for fb.Calls(chainviewtest.MBalance) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	// The balance changes while the old answer is on its way.
@@ -227,7 +227,7 @@ func TestWatchRefcount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := fb.Calls(wallettest.MSubscribe); n != 1 {
+	if n := fb.Calls(chainviewtest.MSubscribe); n != 1 {
 		t.Fatalf("3 watchers made %d backend subscriptions, want 1", n)
 	}
 	if err := s.Watch(ctx, "a2"); err != nil {
@@ -253,7 +253,7 @@ func TestWatchRefcount(t *testing.T) {
 	}
 
 	// A failed subscription leaves nothing behind.
-	fb.Fail(wallettest.MSubscribe, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
+	fb.Fail(chainviewtest.MSubscribe, walletgate.Errorf(walletgate.EUnavailable, "Server closed the connection"))
 	if err := s.Watch(ctx, "a4"); walletgate.ErrorCode(err) != walletgate.EUnavailable {
 		t.Fatalf("Watch with backend down: %v", err)
 	}
@@ -266,8 +266,8 @@ func TestUnspentFilterAndCoinbase(t *testing.T) {
 	ctx := context.Background()
 	s, fb, _ := newTestService(t, Config{EnrichConcurrency: 2})
 	script := Script{Hex: "0014" + strings.Repeat("11", 20), Hash: "cc"}
-	cb := wallettest.VerboseTx{Txid: "c1", Coinbase: true, Outs: []wallettest.Out{{Value: "50.0", Script: script.Hex}}, Blockhash: "h", Blocktime: 1, Confs: 101}
-	plain := wallettest.VerboseTx{Txid: "p1", Ins: []wallettest.In{{Txid: "c1"}}, Outs: []wallettest.Out{{Value: "1.0", Script: script.Hex}}}
+	cb := chainviewtest.VerboseTx{Txid: "c1", Coinbase: true, Outs: []chainviewtest.Out{{Value: "50.0", Script: script.Hex}}, Blockhash: "h", Blocktime: 1, Confs: 101}
+	plain := chainviewtest.VerboseTx{Txid: "p1", Ins: []chainviewtest.In{{Txid: "c1"}}, Outs: []chainviewtest.Out{{Value: "1.0", Script: script.Hex}}}
 	fb.AddTx("c1", cb.JSON(), "")
 	fb.AddTx("p1", plain.JSON(), "")
 	fb.SetUnspent(script.Hash, []walletgate.UTXO{
@@ -371,7 +371,7 @@ func TestTxValueSat(t *testing.T) {
 	// The unknown transaction keeps the backend's error.
 	_, err = s.Tx(context.Background(), "nope")
 	var rpc *walletgate.RPCError
-	if !errors.As(err, &rpc) || rpc.Code != 2 || rpc.Message != wallettest.UnknownTxMessage {
+	if !errors.As(err, &rpc) || rpc.Code != 2 || rpc.Message != chainviewtest.UnknownTxMessage {
 		t.Fatalf("unknown tx error = %v, want the backend's RPCError", err)
 	}
 }

@@ -1,4 +1,4 @@
-package wallettest
+package chainviewtest
 
 import (
 	"fmt"
