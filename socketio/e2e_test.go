@@ -3,24 +3,20 @@ package socketio_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
-	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/chain"
-	"github.com/walletgate/walletgate/chainview"
-	"github.com/walletgate/walletgate/electrum"
 	"github.com/walletgate/walletgate/electrum/electrumtest"
 	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/internal/regtest"
+	"github.com/walletgate/walletgate/internal/stacktest"
 	"github.com/walletgate/walletgate/socketio"
 	"github.com/walletgate/walletgate/wsapi"
 )
@@ -39,34 +35,8 @@ type realStack struct {
 
 func startRealStack(t *testing.T) *realStack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	node := regtest.Start(t)
-	idx, err := electrumtest.NewIndexer(ctx, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { idx.Run(ctx, 50*time.Millisecond) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	esrv, err := electrumtest.NewServer(idx, electrumtest.Config{FlushRule: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(esrv.Close)
-	host, port, _ := net.SplitHostPort(esrv.Addr())
-	p, _ := strconv.Atoi(port)
-
-	// The client publishes to the service, which needs the client first.
-	sink := &walletgate.EventRelay{}
-	cl, err := electrum.New(ctx, electrum.Config{Host: host, Port: p, Timeout: 3 * time.Second,
-		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}, "bitweb", sink, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	svc := chainview.New(cl, chainview.Config{})
-	sink.SetTarget(svc)
-	t.Cleanup(func() { svc.Close() })
+	st := stacktest.Start(t, stacktest.Options{Electrum: electrumtest.Config{FlushRule: true}, SyncEvery: 50 * time.Millisecond})
+	svc := st.Wallet
 
 	params, err := chain.Lookup("bitweb", "regtest")
 	if err != nil {
@@ -95,7 +65,7 @@ func startRealStack(t *testing.T) *realStack {
 		hs.Close()
 		h.Close()
 	})
-	return &realStack{node: node, idx: idx, esrv: esrv, hub: h, http: hs, params: params}
+	return &realStack{node: st.Node, idx: st.Indexer, esrv: st.Server, hub: h, http: hs, params: params}
 }
 
 // wsClient is a /ws client.
