@@ -1,48 +1,22 @@
 package hub_test
 
 import (
-	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/walletgate/walletgate"
 	"github.com/walletgate/walletgate/hub"
+	"github.com/walletgate/walletgate/internal/testenv"
 )
-
-// logRecorder is a slog.Handler that keeps every record's message.
-type logRecorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	r.msgs = append(r.msgs, rec.Message)
-	r.mu.Unlock()
-	return nil
-}
-func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *logRecorder) WithGroup(string) slog.Handler      { return r }
-
-func (r *logRecorder) lines() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.msgs...)
-}
 
 // TestLoggerNeverDefault checks that the slow-consumer line goes to
 // Config.Logger, and nowhere when it is nil; never to slog's default
 // logger (replaced here by a recorder, and restored after).
 func TestLoggerNeverDefault(t *testing.T) {
-	old := slog.Default()
-	defaults := &logRecorder{}
-	slog.SetDefault(slog.New(defaults))
-	t.Cleanup(func() { slog.SetDefault(old) })
+	defaults := testenv.RecordDefaultLogger(t)
 	for _, set := range []bool{true, false} {
-		logged := &logRecorder{}
+		logged := &testenv.LogRecorder{}
 		cfg := hub.Config{QueueSize: 1}
 		if set {
 			cfg.Logger = slog.New(logged)
@@ -58,11 +32,11 @@ func TestLoggerNeverDefault(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("slow client was not closed")
 		}
-		if got := logged.lines(); set && (len(got) != 1 || got[0] != "hub: closing slow connection") {
+		if got := logged.Messages(); set && (len(got) != 1 || got[0] != "hub: closing slow connection") {
 			t.Fatalf("Config.Logger got %q, want the slow-consumer line", got)
 		}
 	}
-	if l := defaults.lines(); len(l) != 0 {
+	if l := defaults.Messages(); len(l) != 0 {
 		t.Fatalf("the default logger got %q", l)
 	}
 }

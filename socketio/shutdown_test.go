@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/walletgate/walletgate/internal/testenv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,42 +19,6 @@ import (
 	"github.com/walletgate/walletgate/hub"
 	"github.com/walletgate/walletgate/socketio"
 )
-
-// recorder is a slog.Handler that keeps every record it is given.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	r.msgs = append(r.msgs, rec.Message)
-	r.mu.Unlock()
-	return nil
-}
-
-func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *recorder) WithGroup(string) slog.Handler      { return r }
-
-func (r *recorder) lines() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.msgs...)
-}
-
-// guardDefault points slog's default logger (and with it the log
-// package's output) at a recorder for the rest of the test, and restores
-// it after: the package must log only through its Config.Logger.
-func guardDefault(t *testing.T) *recorder {
-	t.Helper()
-	old := slog.Default()
-	rec := &recorder{}
-	slog.SetDefault(slog.New(rec))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return rec
-}
 
 // expectDisconnect reads the driver's lines up to the disconnect and
 // returns it.
@@ -155,7 +120,7 @@ func TestShutdownOfficialClientWebsockets(t *testing.T) {
 func TestShutdownRawWebsockets(t *testing.T) {
 	for _, mode := range []string{modeWebSocket, modeUpgrade} {
 		t.Run(mode, func(t *testing.T) {
-			defaults := guardDefault(t)
+			defaults := testenv.RecordDefaultLogger(t)
 			e := newTestEnv(t, hub.Config{}, socketio.Config{})
 			addr, _ := e.addr(t, 1)
 			rcs := []*rawClient{e.dialMode(t, mode), e.dialMode(t, mode)}
@@ -198,7 +163,7 @@ func TestShutdownRawWebsockets(t *testing.T) {
 			if poll.StatusCode != http.StatusServiceUnavailable {
 				t.Fatalf("a polling handshake after Shutdown got %d, want 503", poll.StatusCode)
 			}
-			if l := defaults.lines(); len(l) != 0 {
+			if l := defaults.Messages(); len(l) != 0 {
 				t.Fatalf("the default logger got %q", l)
 			}
 		})
@@ -250,8 +215,8 @@ func httpGet(t *testing.T, url string) string {
 func TestLogger(t *testing.T) {
 	for _, set := range []bool{true, false} {
 		t.Run(map[bool]string{true: "configured", false: "nil"}[set], func(t *testing.T) {
-			defaults := guardDefault(t)
-			logged := &recorder{}
+			defaults := testenv.RecordDefaultLogger(t)
+			logged := &testenv.LogRecorder{}
 			cfg := socketio.Config{}
 			if set {
 				cfg.Logger = slog.New(logged)
@@ -275,13 +240,13 @@ func TestLogger(t *testing.T) {
 				t.Fatal("a socket the hub refused was connected")
 			}
 			found := false
-			for _, l := range logged.lines() {
+			for _, l := range logged.Messages() {
 				found = found || l == "socketio: register socket"
 			}
 			if set && !found {
-				t.Fatalf("Config.Logger got %q, want the register warning", logged.lines())
+				t.Fatalf("Config.Logger got %q, want the register warning", logged.Messages())
 			}
-			if l := defaults.lines(); len(l) != 0 {
+			if l := defaults.Messages(); len(l) != 0 {
 				t.Fatalf("the default logger got %q", l)
 			}
 		})

@@ -3,10 +3,10 @@ package wsapi_test
 import (
 	"context"
 	"errors"
+	"github.com/walletgate/walletgate/internal/testenv"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,56 +16,14 @@ import (
 	"github.com/walletgate/walletgate/wsapi"
 )
 
-// recorder is a slog.Handler that keeps every record it is given.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
-	var b strings.Builder
-	b.WriteString(rec.Message)
-	rec.Attrs(func(a slog.Attr) bool {
-		b.WriteString(" " + a.String())
-		return true
-	})
-	r.mu.Lock()
-	r.msgs = append(r.msgs, b.String())
-	r.mu.Unlock()
-	return nil
-}
-
-func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *recorder) WithGroup(string) slog.Handler      { return r }
-
-func (r *recorder) lines() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.msgs...)
-}
-
-// guardDefault points slog's default logger (and with it the log
-// package's output) at a recorder for the rest of the test, and restores
-// it after: the package must log only through its Config.Logger.
-func guardDefault(t *testing.T) *recorder {
-	t.Helper()
-	old := slog.Default()
-	rec := &recorder{}
-	slog.SetDefault(slog.New(rec))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return rec
-}
-
 // TestShutdownSendsClientsAway checks Shutdown with real clients: every
 // open connection reads a close with status 1001, Shutdown returns once
 // they are gone (the hub has released them), and a connection attempted
 // afterwards is refused with HTTP 503. Every line it logs goes to
 // Config.Logger, none to the default logger.
 func TestShutdownSendsClientsAway(t *testing.T) {
-	defaults := guardDefault(t)
-	logged := &recorder{}
+	defaults := testenv.RecordDefaultLogger(t)
+	logged := &testenv.LogRecorder{}
 	e := newTestEnv(t, hub.Config{}, wsapi.Config{Logger: slog.New(logged)})
 	a, _ := e.addr(t, 1)
 	var clients []*client
@@ -112,15 +70,15 @@ func TestShutdownSendsClientsAway(t *testing.T) {
 	}
 
 	var closes int
-	for _, l := range logged.lines() {
+	for _, l := range logged.Lines() {
 		if strings.HasPrefix(l, "wsapi: closing connection") && strings.Contains(l, "status=1001") {
 			closes++
 		}
 	}
 	if closes != 3 {
-		t.Fatalf("Config.Logger got %d going-away lines, want 3: %q", closes, logged.lines())
+		t.Fatalf("Config.Logger got %d going-away lines, want 3: %q", closes, logged.Lines())
 	}
-	if l := defaults.lines(); len(l) != 0 {
+	if l := defaults.Lines(); len(l) != 0 {
 		t.Fatalf("the default logger got %q", l)
 	}
 }
@@ -129,7 +87,7 @@ func TestShutdownSendsClientsAway(t *testing.T) {
 // goes to the default logger either: a refused connection (the hub is
 // closed) logs a warning, which must be discarded.
 func TestLoggerDefaultsToDiscard(t *testing.T) {
-	defaults := guardDefault(t)
+	defaults := testenv.RecordDefaultLogger(t)
 	e := newTestEnv(t, hub.Config{}, wsapi.Config{})
 	e.hub.Close()
 	cl := e.dial(t, true)
@@ -141,7 +99,7 @@ func TestLoggerDefaultsToDiscard(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("with the hub closed the connection stayed open")
 	}
-	if l := defaults.lines(); len(l) != 0 {
+	if l := defaults.Lines(); len(l) != 0 {
 		t.Fatalf("the default logger got %q", l)
 	}
 }
@@ -149,8 +107,8 @@ func TestLoggerDefaultsToDiscard(t *testing.T) {
 // TestLoggerReceivesLines checks that Config.Logger gets the lines the
 // default logger must not: the same refused connection's warning.
 func TestLoggerReceivesLines(t *testing.T) {
-	defaults := guardDefault(t)
-	logged := &recorder{}
+	defaults := testenv.RecordDefaultLogger(t)
+	logged := &testenv.LogRecorder{}
 	e := newTestEnv(t, hub.Config{}, wsapi.Config{Logger: slog.New(logged)})
 	e.hub.Close()
 	cl := e.dial(t, true)
@@ -160,13 +118,13 @@ func TestLoggerReceivesLines(t *testing.T) {
 		t.Fatal("with the hub closed the connection stayed open")
 	}
 	found := false
-	for _, l := range logged.lines() {
+	for _, l := range logged.Lines() {
 		found = found || strings.HasPrefix(l, "wsapi: register connection")
 	}
 	if !found {
-		t.Fatalf("Config.Logger got %q, want the register warning", logged.lines())
+		t.Fatalf("Config.Logger got %q, want the register warning", logged.Lines())
 	}
-	if l := defaults.lines(); len(l) != 0 {
+	if l := defaults.Lines(); len(l) != 0 {
 		t.Fatalf("the default logger got %q", l)
 	}
 }

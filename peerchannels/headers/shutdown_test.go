@@ -3,10 +3,10 @@ package headers_test
 import (
 	"context"
 	"errors"
+	"github.com/walletgate/walletgate/internal/testenv"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,38 +85,13 @@ func (f failingSource) Tips(context.Context) ([]headers.Tip, error) {
 	return nil, errDown
 }
 
-// logRecorder keeps the messages of every record.
-type logRecorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	r.msgs = append(r.msgs, rec.Message)
-	r.mu.Unlock()
-	return nil
-}
-func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *logRecorder) WithGroup(string) slog.Handler      { return r }
-
-func (r *logRecorder) lines() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.msgs...)
-}
-
 // TestLoggerNeverDefault checks that the poller's lines go to
 // Config.Logger, and nowhere when it is nil; never to slog's default
 // logger (replaced here by a recorder, and restored).
 func TestLoggerNeverDefault(t *testing.T) {
-	old := slog.Default()
-	defaults := &logRecorder{}
-	slog.SetDefault(slog.New(defaults))
-	t.Cleanup(func() { slog.SetDefault(old) })
+	defaults := testenv.RecordDefaultLogger(t)
 	for _, set := range []bool{true, false} {
-		logged := &logRecorder{}
+		logged := &testenv.LogRecorder{}
 		cfg := headers.Config{Source: failingSource{polled: make(chan struct{}, 1)}, PollInterval: 5 * time.Millisecond}
 		if set {
 			cfg.Logger = slog.New(logged)
@@ -135,11 +110,11 @@ func TestLoggerNeverDefault(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		if set && !contains(logged.lines(), "headers: tip poll failed") {
-			t.Fatalf("Config.Logger got %q, want the poll failure", logged.lines())
+		if set && !contains(logged.Messages(), "headers: tip poll failed") {
+			t.Fatalf("Config.Logger got %q, want the poll failure", logged.Messages())
 		}
 	}
-	if l := defaults.lines(); len(l) != 0 {
+	if l := defaults.Messages(); len(l) != 0 {
 		t.Fatalf("the default logger got %q", l)
 	}
 }
