@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,12 +128,7 @@ func New(store walletgate.DepositStore, coins map[string]Coin, o Options) (*Trac
 
 // Coins lists the tracked coins in order.
 func (t *Tracker) Coins() []string {
-	out := make([]string, 0, len(t.coins))
-	for c := range t.coins {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(t.coins))
 }
 
 // LastWalletNotify is when coin last had a walletnotify (zero if never),

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,12 +90,7 @@ func New(store walletgate.BroadcastStore, senders map[string]walletgate.Sender, 
 
 // Coins lists the coins broadcast, in order.
 func (b *Broadcaster) Coins() []string {
-	out := make([]string, 0, len(b.senders))
-	for c := range b.senders {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(b.senders))
 }
 
 // LastBroadcast is when a broadcast of coin last closed after a send from
