@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/walletgate/walletgate/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,7 +106,7 @@ coins:
 	cmd := exec.Command(buildBinary(t), "serve")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", freePort(t)), "WALLETGATE_CONFIG="+yml, "WALLETGATE_DATA_DIR="+filepath.Join(dir, "data"))
-	out := &lockedBuffer{}
+	out := &testenv.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -26,24 +26,7 @@ import (
 type proc struct {
 	cmd  *exec.Cmd
 	base string
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs *testenv.LockedBuffer
 }
 
 // startProc runs the walletgate binary with env and waits for /healthz.
@@ -54,7 +37,7 @@ func startProc(t testing.TB, bin, dir string, port int, env ...string) *proc {
 	cmd.Env = append(os.Environ(), append([]string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port),
 		"WALLETGATE_DATA_DIR=" + filepath.Join(dir, "data"), "ELECTRUM_HOST=127.0.0.1", "ELECTRUM_TLS=false",
 		fmt.Sprintf("ELECTRUM_PORT=%d", freePort(t)), "ELECTRUM_TIMEOUT=2"}, env...)...)
-	p := &proc{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &lockedBuffer{}}
+	p := &proc{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &testenv.LockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -123,30 +123,12 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// logBuffer collects a child process's output for failure reports.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // walletgate is one running walletgate process.
 type walletgate struct {
 	cmd  *exec.Cmd
 	addr string // host:port of the main listener
 	base string // http://addr
-	logs *logBuffer
+	logs *testenv.LockedBuffer
 	// exited is closed once the process has exited (cmd.ProcessState is
 	// then set).
 	exited chan struct{}
@@ -167,7 +149,7 @@ func startWalletgate(t testing.TB, dir string, port int, cfg string, env ...stri
 	// Only the variables a test sets: walletgate reads its settings from the
 	// environment too, and the developer's must not leak in.
 	cmd.Env = append([]string{"HOME=" + dir, "PATH=" + os.Getenv("PATH")}, env...)
-	wg := &walletgate{cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port), logs: &logBuffer{}}
+	wg := &walletgate{cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port), logs: &testenv.LockedBuffer{}}
 	wg.base = "http://" + wg.addr
 	cmd.Stdout, cmd.Stderr = wg.logs, wg.logs
 	if err := cmd.Start(); err != nil {

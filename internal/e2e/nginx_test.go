@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/walletgate/walletgate/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -97,7 +98,7 @@ http {
 	if out, err := exec.Command(bin, append([]string{"-t", "-q"}, args...)...).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t on the shipped site config: %v\n%s", err, out)
 	}
-	logs := &logBuffer{}
+	logs := &testenv.LockedBuffer{}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -47,7 +47,7 @@ func startSIOClient(t *testing.T, url, mode string) *sioClient {
 	}
 	cmd := exec.Command(node, "driver.js", url, mode)
 	cmd.Dir = dir
-	stderr := &logBuffer{}
+	stderr := &testenv.LockedBuffer{}
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

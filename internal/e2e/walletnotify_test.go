@@ -294,13 +294,8 @@ func payWallet(t *testing.T, ctx context.Context, node *regtest.Node, rw *regtes
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := rw.Call(ctx, "gettransaction", op.TxID); err == nil {
-			return op.TxID
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("btcwallet never saw %s", op.TxID)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := rw.AwaitTx(ctx, op.TxID); err != nil {
+		t.Fatal(err)
 	}
+	return op.TxID
 }

@@ -429,3 +429,18 @@ func ParseBTC(n json.Number) (int64, error) {
 	}
 	return v, nil
 }
+
+// AwaitTx waits until the wallet knows txid (gettransaction answers), as a
+// node runs walletnotify only then; it fails when ctx ends first.
+func (w *Wallet) AwaitTx(ctx context.Context, txid string) error {
+	for {
+		if _, err := w.Call(ctx, "gettransaction", txid); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("regtest: btcwallet never saw %s: %w", txid, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
