@@ -444,20 +444,8 @@ func (s *stack) testHeadersTips(t *testing.T, f front) {
 // nodeHeader fetches the header at height from btcd: parsed and raw.
 func nodeHeader(ctx context.Context, t *testing.T, node *regtest.Node, height int64) (wire.BlockHeader, []byte) {
 	t.Helper()
-	hash, err := node.BlockHash(ctx, height)
+	bh, raw, err := node.Header(ctx, height)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var hexHdr string
-	if err := node.CallInto(ctx, &hexHdr, "getblockheader", hash, false); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := hex.DecodeString(hexHdr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bh wire.BlockHeader
-	if err := bh.Deserialize(bytes.NewReader(raw)); err != nil {
 		t.Fatal(err)
 	}
 	return bh, raw
