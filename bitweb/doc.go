@@ -1,5 +1,5 @@
 // Package bitweb serves the Bitweb wallet API server's REST contract
-// (spec/bitweb-api.md §2–§3) over a wallet.Service: GET /info, /balance,
+// (spec/bitweb-api.md §2–§3) over a chainview.Service: GET /info, /balance,
 // /unspent, /history, /tx, /rawtx, /fee and POST /broadcast, with the same
 // envelope, status codes, error texts and byte-for-byte JSON (keys sorted at
 // every level, compact, non-ASCII escaped, Python float repr, trailing

@@ -1,12 +1,12 @@
 // Package hub fans backend events out to client connections of every push
 // transport (Socket.IO, plain WebSocket).
 //
-// One Hub serves the whole process. Each coin's wallet.Service is attached
+// One Hub serves the whole process. Each coin's chainview.Service is attached
 // with AddCoin; the hub listens to its block and change events. Transports
 // register each client connection with Connect and then Watch the scripts
 // the client asks for. The hub:
 //
-//   - keeps one wallet.Service watch (and so one backend subscription) per
+//   - keeps one chainview.Service watch (and so one backend subscription) per
 //     connection and script hash, released on Unwatch or Close; the service
 //     in turn keeps one backend subscription per distinct script hash;
 //   - builds each balance_changed payload once per change per script hash,
